@@ -1,0 +1,281 @@
+//! The plain data that flows between stages: the assembled knowledge graph and its parts.
+//!
+//! Everything here is immutable records with public fields, sorted where order reaches output.
+//! Entity ids are the IRI path after `/id/` (`target/cd19`); documents are named by file stem.
+//! Offsets are Unicode scalar (character) offsets into the *original* decoded text, end exclusive.
+//! Nothing here knows about cell therapy: classes and relations are names from the ontology.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// Namespace of the ontology (classes and properties).
+pub const ONTOLOGY_NS: &str = "https://w3id.org/cellkg/ontology#";
+/// Namespace of entities: `{ID_NS}{class}/{slug}`.
+pub const ID_NS: &str = "https://w3id.org/cellkg/id/";
+/// Namespace of documents: `{DOC_NS}{file-stem}`.
+pub const DOC_NS: &str = "https://w3id.org/cellkg/doc/";
+
+/// Where a fact comes from: a span of one document, the quote, the rule that fired.
+#[derive(Debug, Clone, PartialEq, PartialOrd, Serialize, Deserialize)]
+pub struct Evidence {
+    pub document: String,
+    pub start: usize,
+    pub end: usize,
+    pub quote: String,
+    pub rule: String,
+    pub confidence: f64,
+}
+
+/// A canonical entity of the graph (one per real-world thing).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entity {
+    /// `{class}/{slug}`, e.g. `product/kymriah`.
+    pub id: String,
+    /// Top class name from the ontology (`Product`, `Target`, …).
+    pub class: String,
+    /// Most specific class when it differs from the top class (`Brand`, `Hospital`, …).
+    pub subtype: Option<String>,
+    /// Display label: the label in the language of most mentions, else English, else any.
+    pub label: String,
+    pub label_en: Option<String>,
+    pub label_zh: Option<String>,
+    pub label_zh_hant: Option<String>,
+    /// Every other known name: lexicon aliases and surfaces seen in documents.
+    pub aliases: BTreeSet<String>,
+    /// External identifiers as full IRIs (Wikidata, HGNC, MONDO…).
+    pub external_ids: BTreeSet<String>,
+    /// Document ids that mention the entity.
+    pub documents: BTreeSet<String>,
+    /// Number of mentions in all documents.
+    pub mentions: usize,
+    /// True when found by a discovery pattern and absent from the lexicon.
+    pub discovered: bool,
+}
+
+/// One occurrence of an entity in a document.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Mention {
+    pub entity: String,
+    pub document: String,
+    pub start: usize,
+    pub end: usize,
+    /// `original_text[start..end]`.
+    pub surface: String,
+    pub rule: String,
+}
+
+/// One extracted fact `subject relation object` with its evidence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Assertion {
+    pub subject: String,
+    /// Property local name in the ontology (`targets`, `doesNotCover`…).
+    pub relation: String,
+    pub object: String,
+    /// True for a negative assertion ("not covered"); `relation` is then the negative property.
+    pub negated: bool,
+    pub evidence: Evidence,
+}
+
+/// A price stated for a product, technology or policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Price {
+    pub subject: String,
+    /// Point amount in units of the currency (120万 → 1200000); `None` for a pure range.
+    pub amount: Option<Decimal>,
+    pub amount_min: Option<Decimal>,
+    pub amount_max: Option<Decimal>,
+    /// ISO 4217 code.
+    pub currency: String,
+    /// What the amount is for: `dose`, `course`, `session`, `year`, `claim`…; empty when unstated.
+    pub unit: String,
+    /// `list price`, `cost`, `cap`, `upper bound`, `lower bound`…; empty when plain.
+    pub qualifier: String,
+    pub evidence: Evidence,
+}
+
+/// A clinical result (response rate, survival…) for a product or technology.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClinicalResult {
+    pub product: String,
+    pub indication: Option<String>,
+    /// `ORR`, `CR`, `sCR`, `MRD-negative`, `OS`…
+    pub metric: String,
+    /// Percent.
+    pub value: Option<Decimal>,
+    pub value_min: Option<Decimal>,
+    pub value_max: Option<Decimal>,
+    pub evidence: Evidence,
+}
+
+/// Two or more assertions that disagree on a functional fact.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Conflict {
+    /// Stable id within the graph (`conflict/{n}`).
+    pub id: String,
+    pub subject: String,
+    pub relation: String,
+    /// The values in disagreement (entity ids or literal values), sorted.
+    pub values: Vec<String>,
+    /// Human-readable explanation.
+    pub description: String,
+    /// Evidence of each side; an entry with document `ontology` stands for the lexicon.
+    pub evidence: Vec<Evidence>,
+}
+
+/// A document of the corpus as it went through ingest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DocumentInfo {
+    /// File stem, used in IRIs and CSV.
+    pub id: String,
+    /// Path relative to the corpus root, `/`-separated.
+    pub path: String,
+    /// Detected encoding (`UTF-8`, `GB18030`, `Big5`, `UTF-16LE`…).
+    pub encoding: String,
+    /// Number of characters of the decoded text.
+    pub chars: usize,
+    /// Hex SHA-256 of the file bytes.
+    pub sha256: String,
+    /// First non-empty line, trimmed.
+    pub title: String,
+    /// Invalid byte sequences replaced while decoding.
+    pub replaced: usize,
+}
+
+/// Labels and drawing hints of a class, from the ontology.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ClassInfo {
+    pub name: String,
+    pub parent: Option<String>,
+    pub label_en: String,
+    pub label_zh: String,
+    pub color: Option<String>,
+    pub shape: Option<String>,
+}
+
+/// Labels, domain and range of a property, from the ontology.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct PropertyInfo {
+    pub name: String,
+    pub label_en: String,
+    pub label_zh: String,
+    pub domain: Vec<String>,
+    pub range: Vec<String>,
+    pub negation_of: Option<String>,
+    pub functional: bool,
+}
+
+/// The vocabulary the graph was built with, carried along for exports.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Vocabulary {
+    pub classes: BTreeMap<String, ClassInfo>,
+    pub properties: BTreeMap<String, PropertyInfo>,
+}
+
+impl Vocabulary {
+    /// The top class of `class` (follows `parent` links).
+    pub fn top_class<'a>(&'a self, class: &'a str) -> &'a str {
+        let mut current = class;
+        for _ in 0..16 {
+            match self.classes.get(current).and_then(|c| c.parent.as_deref()) {
+                Some(p) if p != "Entity" => current = p,
+                _ => break,
+            }
+        }
+        current
+    }
+}
+
+/// What a build skipped or repaired, reported at the end and in `report.md`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct BuildStats {
+    pub files_read: usize,
+    pub files_skipped: Vec<(String, String)>,
+    pub bytes_read: u64,
+    pub replaced_sequences: usize,
+    pub relations_dropped: usize,
+}
+
+/// One distinct edge of the graph: all assertions of the same (source, relation, target).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Edge {
+    pub source: String,
+    pub target: String,
+    pub relation: String,
+    pub documents: BTreeSet<String>,
+    pub evidence_count: usize,
+    /// Highest confidence of its assertions.
+    pub confidence: f64,
+}
+
+/// The assembled knowledge graph: what every export is written from.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct KnowledgeGraph {
+    pub vocabulary: Vocabulary,
+    /// By id, sorted.
+    pub entities: BTreeMap<String, Entity>,
+    /// By document id, sorted.
+    pub documents: BTreeMap<String, DocumentInfo>,
+    /// Sorted by (entity, document, start, end).
+    pub mentions: Vec<Mention>,
+    /// Sorted by (subject, relation, object, document, start, end).
+    pub assertions: Vec<Assertion>,
+    /// Sorted by (subject, document, start).
+    pub prices: Vec<Price>,
+    /// Sorted by (product, document, start).
+    pub clinical: Vec<ClinicalResult>,
+    pub conflicts: Vec<Conflict>,
+    pub stats: BuildStats,
+}
+
+impl KnowledgeGraph {
+    /// Distinct edges, one per (source, relation, target), sorted; negative assertions included
+    /// under their negative relation name.
+    pub fn edges(&self) -> Vec<Edge> {
+        let mut map: BTreeMap<(&str, &str, &str), Edge> = BTreeMap::new();
+        for a in &self.assertions {
+            let e = map
+                .entry((&a.subject, &a.relation, &a.object))
+                .or_insert_with(|| Edge {
+                    source: a.subject.clone(),
+                    target: a.object.clone(),
+                    relation: a.relation.clone(),
+                    documents: BTreeSet::new(),
+                    evidence_count: 0,
+                    confidence: 0.0,
+                });
+            e.documents.insert(a.evidence.document.clone());
+            e.evidence_count += 1;
+            if a.evidence.confidence > e.confidence {
+                e.confidence = a.evidence.confidence;
+            }
+        }
+        map.into_values().collect()
+    }
+
+    /// Finds an entity by id, label or alias (case-insensitive on ASCII, exact otherwise).
+    pub fn find_entity(&self, name: &str) -> Option<&Entity> {
+        if let Some(e) = self.entities.get(name) {
+            return Some(e);
+        }
+        let wanted = name.trim();
+        let matches = |s: &str| s == wanted || s.eq_ignore_ascii_case(wanted);
+        self.entities
+            .values()
+            .find(|e| matches(&e.label))
+            .or_else(|| {
+                self.entities.values().find(|e| {
+                    [&e.label_en, &e.label_zh, &e.label_zh_hant]
+                        .iter()
+                        .any(|l| l.as_deref().is_some_and(matches))
+                        || e.aliases.iter().any(|a| matches(a))
+                })
+            })
+    }
+}
+
+/// Formats a decimal without trailing zeros (`1200000`, `72.9`).
+pub fn fmt_decimal(d: &Decimal) -> String {
+    d.normalize().to_string()
+}
