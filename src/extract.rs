@@ -1,1 +1,932 @@
-//! stub
+//! Finds mentions, relations and quantities in one document.
+//!
+//! In: the segments of a document (see `normalize`) and the compiled [`Extractor`] (built once
+//! from the ontology). Out: an [`Extraction`] — mentions of known entities (Aho-Corasick over
+//! every normalised label and alias, leftmost-longest, word boundaries on Latin text) and of
+//! discovered ones (regex cues from `rules.toml`), assertions from relation patterns written as
+//! regexes over a *skeleton* of the sentence where every mention is a typed token
+//! (`⟨Product.Brand:3⟩`), negative assertions where a negation cue governs the match, facts from
+//! table rows by column header, prices and clinical results. Every result carries original
+//! character offsets and the quote. It does not merge entities across documents: see `resolve`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use regex::Regex;
+use rust_decimal::Decimal;
+
+use crate::error::{Error, Result};
+use crate::model::DocumentInfo;
+use crate::normalize::{is_han, NormText, Normalizer, Segment, SegmentKind};
+use crate::ontology::{Ontology, RelationRule};
+
+/// An entity as extraction sees it, before resolution.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum EntityKey {
+    /// A lexicon entity, by id.
+    Known(String),
+    /// Found by a discovery cue: (most specific class, normalised name).
+    Discovered { class: String, name: String },
+}
+
+/// A mention in one document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawMention {
+    pub entity: EntityKey,
+    pub start: usize,
+    pub end: usize,
+    pub surface: String,
+    pub rule: String,
+    pub confidence: f64,
+}
+
+/// A fact before resolution.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawAssertion {
+    pub subject: EntityKey,
+    pub relation: String,
+    pub object: EntityKey,
+    pub negated: bool,
+    pub start: usize,
+    pub end: usize,
+    pub quote: String,
+    pub rule: String,
+    pub confidence: f64,
+}
+
+/// A price before resolution.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawPrice {
+    pub subject: EntityKey,
+    pub amount: Option<Decimal>,
+    pub min: Option<Decimal>,
+    pub max: Option<Decimal>,
+    pub currency: String,
+    pub unit: String,
+    pub qualifier: String,
+    pub start: usize,
+    pub end: usize,
+    pub quote: String,
+}
+
+/// A clinical result before resolution.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawClinical {
+    pub product: EntityKey,
+    pub indication: Option<EntityKey>,
+    pub metric: String,
+    pub value: Option<Decimal>,
+    pub min: Option<Decimal>,
+    pub max: Option<Decimal>,
+    pub start: usize,
+    pub end: usize,
+    pub quote: String,
+}
+
+/// Everything found in one document.
+#[derive(Debug, Clone, Default)]
+pub struct Extraction {
+    pub doc: Option<DocumentInfo>,
+    pub mentions: Vec<RawMention>,
+    pub assertions: Vec<RawAssertion>,
+    pub prices: Vec<RawPrice>,
+    pub clinical: Vec<RawClinical>,
+}
+
+struct DictEntry {
+    entity: String,
+    top: String,
+    class: String,
+    label: String,
+    case_sensitive: bool,
+}
+
+struct Discovery {
+    name: String,
+    class: String,
+    top: String,
+    regex: Regex,
+    stop: Vec<char>,
+    strip: Vec<String>,
+    reject: BTreeSet<String>,
+    reject_patterns: Vec<Regex>,
+    min_chars: usize,
+    on_topic_only: bool,
+    confidence: f64,
+}
+
+struct CompiledRelation {
+    rule: RelationRule,
+    regex: Regex,
+}
+
+/// The compiled extraction machinery: build once, use for every document (thread-safe).
+pub struct Extractor<'o> {
+    pub ontology: &'o Ontology,
+    pub normalizer: Normalizer,
+    ac: AhoCorasick,
+    dict: Vec<DictEntry>,
+    discoveries: Vec<Discovery>,
+    relations: Vec<CompiledRelation>,
+    skip_lines: Vec<Regex>,
+    token: Regex,
+    negation_cues: Vec<String>,
+    negation_exclude: Vec<String>,
+    /// Known entity names (normalised, lower-case) → id, per top class, to merge discoveries.
+    names: BTreeMap<(String, String), String>,
+    price_re: Regex,
+    clinical_re: Regex,
+    number_re: Regex,
+}
+
+/// Lower-cases ASCII only (keeps char count).
+pub fn fold(s: &str) -> String {
+    s.to_ascii_lowercase()
+}
+
+fn compile(path: &str, what: &str, pattern: &str) -> Result<Regex> {
+    Regex::new(pattern).map_err(|e| Error::Config {
+        path: path.into(),
+        message: format!("{what}: invalid regex: {e}"),
+    })
+}
+
+impl<'o> Extractor<'o> {
+    /// Compiles the dictionary, discovery cues and relation patterns of `ontology`.
+    pub fn new(ontology: &'o Ontology) -> Result<Extractor<'o>> {
+        let normalizer = Normalizer::new()?;
+        let rules = &ontology.rules;
+        let rules_path = ontology.dir.join("rules.toml").display().to_string();
+        let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+        let mut dict = Vec::new();
+        let mut names = BTreeMap::new();
+        for e in ontology.entities.values() {
+            for name in e.names() {
+                let label = normalizer.normalize_label(name);
+                if label.chars().count() < rules.matching.min_chars {
+                    continue;
+                }
+                let letters: Vec<char> = label.chars().filter(|c| c.is_ascii_alphabetic()).collect();
+                let all_caps_short = label.is_ascii()
+                    && !letters.is_empty()
+                    && letters.iter().all(|c| c.is_ascii_uppercase())
+                    && letters.len() <= rules.matching.case_sensitive_caps_max;
+                let case_sensitive = (e.match_case && label.is_ascii()) || all_caps_short;
+                names
+                    .entry((e.top_class.clone(), fold(&label)))
+                    .or_insert_with(|| e.id.clone());
+                let key = if case_sensitive { label.clone() } else { fold(&label) };
+                if seen.contains_key(&key) {
+                    continue;
+                }
+                seen.insert(key, dict.len());
+                dict.push(DictEntry {
+                    entity: e.id.clone(),
+                    top: e.top_class.clone(),
+                    class: e.class.clone(),
+                    label,
+                    case_sensitive,
+                });
+            }
+        }
+        let ac = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .build(dict.iter().map(|d| d.label.as_str()))
+            .map_err(|e| Error::Other(format!("building dictionary automaton: {e}")))?;
+
+        let mut discoveries = Vec::new();
+        for d in &rules.discoveries {
+            let regex = compile(&rules_path, &format!("discovery rule {}", d.name), &d.pattern)?;
+            let mut strip = d.strip_prefixes.clone();
+            strip.sort_by_key(|s| std::cmp::Reverse(s.chars().count()));
+            discoveries.push(Discovery {
+                name: d.name.clone(),
+                class: d.class.clone(),
+                top: ontology.top_class(&d.class).to_string(),
+                regex,
+                stop: d.stop_chars.chars().collect(),
+                strip,
+                reject: d.reject.iter().map(|r| fold(&normalizer.normalize_label(r))).collect(),
+                reject_patterns: d
+                    .reject_patterns
+                    .iter()
+                    .map(|p| compile(&rules_path, &format!("discovery rule {}", d.name), p))
+                    .collect::<Result<_>>()?,
+                min_chars: d.min_chars,
+                on_topic_only: d.on_topic_only,
+                confidence: d.confidence,
+            });
+        }
+        let mut relations = Vec::new();
+        for r in &rules.relations {
+            let expanded = expand_macros(&r.pattern, &rules.macros, ontology)
+                .map_err(|m| Error::Config { path: rules_path.clone().into(), message: format!("relation rule {}: {m}", r.name) })?;
+            let regex = compile(&rules_path, &format!("relation rule {}", r.name), &expanded)?;
+            relations.push(CompiledRelation { rule: r.clone(), regex });
+        }
+        let skip_lines = rules
+            .segmentation
+            .skip_lines
+            .iter()
+            .map(|p| compile(&rules_path, "segmentation.skip_lines", p))
+            .collect::<Result<_>>()?;
+        let mut cues: Vec<String> = rules.negation.cues.iter().map(|c| normalizer.normalize_label(c)).collect();
+        cues.sort_by_key(|c| std::cmp::Reverse(c.len()));
+        let negation_exclude = rules.negation.exclude.iter().map(|c| normalizer.normalize_label(c)).collect();
+
+        // Prices: number, optional range, optional multiplier, currency word.
+        let mut mult: Vec<&String> = rules.price.multipliers.keys().collect();
+        mult.sort_by_key(|m| std::cmp::Reverse(m.len()));
+        let mut cur: Vec<&String> = rules.price.currencies.keys().collect();
+        cur.sort_by_key(|m| std::cmp::Reverse(m.len()));
+        let alt = |v: &[&String]| v.iter().map(|s| regex::escape(s)).collect::<Vec<_>>().join("|");
+        let num = r"\d+(?:,\d{3})*(?:\.\d+)?";
+        let (m_alt, c_alt) = (alt(&mult), alt(&cur));
+        let price_pattern = format!(
+            r"(?i)(?P<pre>{c_alt})?\s?(?P<a>{num})\s?(?P<am>{m_alt})?(?:\s?(?:-|~|—|–|至|到)\s?(?P<b>{num})\s?(?P<bm>{m_alt})?)?\s?(?P<cur>{c_alt})?"
+        );
+        let price_re = compile(&rules_path, "price pattern", &price_pattern)?;
+        let mut metrics: Vec<&String> = rules.clinical.metrics.keys().collect();
+        metrics.sort_by_key(|m| std::cmp::Reverse(m.chars().count()));
+        let metric_alt = metrics.iter().map(|s| regex::escape(s)).collect::<Vec<_>>().join("|");
+        let clinical_re = compile(
+            &rules_path,
+            "clinical pattern",
+            &format!(r"(?P<metric>{metric_alt})(?:\s?\([^)]{{0,40}}\))?[^\d%。;,]{{0,8}}?(?P<a>\d+(?:\.\d+)?)\s?%?(?:\s?(?:-|~|—|–|至|到)\s?(?P<b>\d+(?:\.\d+)?))?\s?%"),
+        )?;
+        let number_re = Regex::new(r"^\s*(?P<a>\d+(?:\.\d+)?)\s*%?\s*(?:(?:-|~|—|–|至|到)\s*(?P<b>\d+(?:\.\d+)?)\s*%?)?\s*$").map_err(|e| Error::Other(e.to_string()))?;
+        Ok(Extractor {
+            ontology,
+            normalizer,
+            ac,
+            dict,
+            discoveries,
+            relations,
+            skip_lines,
+            token: Regex::new(r"⟨[A-Za-z]+\.[A-Za-z]+:(\d+)⟩").map_err(|e| Error::Other(e.to_string()))?,
+            negation_cues: cues,
+            negation_exclude,
+            names,
+            price_re,
+            clinical_re,
+            number_re,
+        })
+    }
+
+    /// Number of distinct normalised labels in the dictionary.
+    pub fn dictionary_size(&self) -> usize {
+        self.dict.len()
+    }
+
+    /// Looks up a known entity by a name (normalised) within a top class.
+    pub fn known_by_name(&self, top: &str, name: &str) -> Option<&str> {
+        self.names.get(&(top.to_string(), fold(name))).map(String::as_str)
+    }
+
+    /// Segments and normalises a document's text.
+    pub fn segment(&self, text: &str) -> (Vec<char>, Vec<Segment>) {
+        crate::normalize::segment(text, &self.ontology.rules.segmentation, &self.normalizer, &self.skip_lines)
+    }
+
+    /// Extracts everything from one document.
+    pub fn extract(&self, doc: DocumentInfo, text: &str) -> Extraction {
+        let (chars, segments) = self.segment(text);
+        let mut out = Extraction::default();
+        let per_segment: Vec<Vec<Found>> = segments.iter().map(|s| self.find_mentions(s)).collect();
+        let on_topic = self.on_topic(&per_segment, &segments);
+        let mut table_headers: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+        let mut last_subject: Option<EntityKey> = None;
+        for (si, seg) in segments.iter().enumerate() {
+            let mut found = per_segment[si].clone();
+            self.discover(seg, &mut found, on_topic[si]);
+            let compounds = self.compound(seg, &mut found);
+            for f in found.iter().chain(compounds.iter().flat_map(|c| c.parts.iter())) {
+                let (s, e) = seg.norm.orig_range(f.start, f.end);
+                out.mentions.push(RawMention {
+                    entity: f.key.clone(),
+                    start: s,
+                    end: e,
+                    surface: chars[s..e].iter().collect(),
+                    rule: f.rule.clone(),
+                    confidence: f.confidence,
+                });
+            }
+            for c in &compounds {
+                let (s, e) = seg.norm.orig_range(c.found.start, c.found.end);
+                for p in &c.parts {
+                    if let Some(rel) = &c.relation {
+                        out.assertions.push(RawAssertion {
+                            subject: c.found.key.clone(),
+                            relation: rel.clone(),
+                            object: p.key.clone(),
+                            negated: false,
+                            start: s,
+                            end: e,
+                            quote: chars[s..e].iter().collect(),
+                            rule: c.found.rule.clone(),
+                            confidence: 0.9,
+                        });
+                    }
+                }
+            }
+            match seg.kind {
+                SegmentKind::TableHeader { table } => {
+                    table_headers.insert(table, seg.norm.cells.iter().map(|&(a, b)| seg.norm.text[a..b].to_string()).collect());
+                }
+                SegmentKind::TableRow { table } => {
+                    let headers = table_headers.get(&table).cloned().unwrap_or_default();
+                    self.table_row(seg, &chars, &found, &headers, &mut out);
+                }
+                SegmentKind::Text => {
+                    self.relations_in(seg, &chars, &found, &mut out);
+                    self.quantities_in(seg, &chars, &found, &mut last_subject, &mut out);
+                }
+            }
+            if let Some(f) = found.iter().rev().find(|f| self.ontology.rules.price.subject_classes.contains(&f.top)) {
+                last_subject = Some(f.key.clone());
+            }
+        }
+        out.doc = Some(doc);
+        dedup_assertions(&mut out.assertions);
+        out
+    }
+
+    /// Dictionary matches of one segment, leftmost-longest with word boundaries.
+    fn find_mentions(&self, seg: &Segment) -> Vec<Found> {
+        let text = &seg.norm.text;
+        let bytes = text.as_bytes();
+        let mut cands: Vec<(usize, usize, usize)> = Vec::new();
+        for m in self.ac.find_overlapping_iter(text.as_str()) {
+            let d = &self.dict[m.pattern().as_usize()];
+            let (s, e) = (m.start(), m.end());
+            if d.case_sensitive && &text[s..e] != d.label.as_str() {
+                continue;
+            }
+            let first = d.label.as_bytes()[0];
+            let last = d.label.as_bytes()[d.label.len() - 1];
+            if first.is_ascii_alphanumeric() && s > 0 && bytes[s - 1].is_ascii_alphanumeric() {
+                continue;
+            }
+            if last.is_ascii_alphanumeric() && e < bytes.len() && bytes[e].is_ascii_alphanumeric() {
+                continue;
+            }
+            // A Latin label ending in a digit must not continue with "." + digit (CD3 in CD3.5).
+            cands.push((s, e, m.pattern().as_usize()));
+        }
+        cands.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
+        let mut out: Vec<Found> = Vec::new();
+        let mut end = 0;
+        for (s, e, p) in cands {
+            if s < end {
+                continue;
+            }
+            let d = &self.dict[p];
+            out.push(Found {
+                start: s,
+                end: e,
+                key: EntityKey::Known(d.entity.clone()),
+                top: d.top.clone(),
+                class: d.class.clone(),
+                rule: "dictionary".into(),
+                confidence: 1.0,
+            });
+            end = e;
+        }
+        out
+    }
+
+    /// Marks segments near an anchor mention as on-topic.
+    fn on_topic(&self, found: &[Vec<Found>], segments: &[Segment]) -> Vec<bool> {
+        let anchors = &self.ontology.rules.topic.anchor_classes;
+        let window = self.ontology.rules.topic.window;
+        let hit: Vec<bool> = found.iter().map(|f| f.iter().any(|m| anchors.contains(&m.top))).collect();
+        (0..segments.len())
+            .map(|i| {
+                let lo = i.saturating_sub(window);
+                let hi = (i + window + 1).min(segments.len());
+                (lo..hi).any(|j| hit[j] && segments[j].paragraph.abs_diff(segments[i].paragraph) <= window)
+            })
+            .collect()
+    }
+
+    /// Adds mentions found by discovery cues (not overlapping known mentions of the same class).
+    fn discover(&self, seg: &Segment, found: &mut Vec<Found>, on_topic: bool) {
+        let text = &seg.norm.text;
+        let yielding = &self.ontology.rules.matching.yielding_classes;
+        for d in &self.discoveries {
+            if d.on_topic_only && !on_topic {
+                continue;
+            }
+            for caps in d.regex.captures_iter(text) {
+                let m = caps.name("name").or_else(|| caps.get(0));
+                let Some(m) = m else { continue };
+                let (mut s, e) = (m.start(), m.end());
+                // Cut at the last stop char.
+                if let Some((i, c)) = text[s..e].char_indices().filter(|(_, c)| d.stop.contains(c)).last() {
+                    s += i + c.len_utf8();
+                }
+                let mut name = &text[s..e];
+                for p in &d.strip {
+                    while let Some(rest) = name.strip_prefix(p.as_str()) {
+                        if rest.chars().count() < d.min_chars {
+                            break;
+                        }
+                        s += p.len();
+                        name = rest;
+                    }
+                }
+                let name = name.trim();
+                if name.chars().count() < d.min_chars
+                    || d.reject.contains(&fold(name))
+                    || d.reject_patterns.iter().any(|r| r.is_match(name))
+                {
+                    continue;
+                }
+                let e = s + name.len();
+                // Known entity with this name: use it.
+                let key = match self.known_by_name(&d.top, name) {
+                    Some(id) => EntityKey::Known(id.to_string()),
+                    None => EntityKey::Discovered { class: d.class.clone(), name: name.to_string() },
+                };
+                // Overlaps: a known mention of the same top class inside or over it wins;
+                // mentions of yielding classes (places) inside it give way.
+                let overlapping: Vec<usize> = found
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, f)| f.start < e && s < f.end)
+                    .map(|(i, _)| i)
+                    .collect();
+                let blocked = overlapping.iter().any(|&i| {
+                    let f = &found[i];
+                    let inside = f.start >= s && f.end <= e;
+                    !(inside && yielding.contains(&f.top) && f.top != d.top) && !(inside && f.key == key)
+                });
+                if blocked {
+                    continue;
+                }
+                for &i in overlapping.iter().rev() {
+                    found.remove(i);
+                }
+                found.push(Found {
+                    start: s,
+                    end: e,
+                    key,
+                    top: d.top.clone(),
+                    class: d.class.clone(),
+                    rule: format!("discover:{}", d.name),
+                    confidence: d.confidence,
+                });
+                found.sort_by_key(|f| (f.start, f.end));
+            }
+        }
+    }
+
+    /// Joins adjacent modifier + head mentions into compound entities ("CD19 CAR-T").
+    fn compound(&self, seg: &Segment, found: &mut Vec<Found>) -> Vec<Compound> {
+        let mut out = Vec::new();
+        let text = &seg.norm.text;
+        for rule in &self.ontology.rules.compounds {
+            let mut i = 0;
+            while i + 1 < found.len() {
+                let (a, b) = (&found[i], &found[i + 1]);
+                let head_ok = rule.head_ids.is_empty() || matches!(&b.key, EntityKey::Known(id) if rule.head_ids.contains(id));
+                let joiner = &text[a.end..b.start];
+                if a.top == rule.modifier && b.top == rule.head && head_ok && rule.joiners.iter().any(|j| j == joiner) {
+                    let name = format!("{} {}", &text[a.start..a.end], &text[b.start..b.end]);
+                    let key = match self.known_by_name(self.ontology.top_class(&rule.class), &name) {
+                        Some(id) => EntityKey::Known(id.to_string()),
+                        None => EntityKey::Discovered { class: rule.class.clone(), name },
+                    };
+                    let compound = Found {
+                        start: a.start,
+                        end: b.end,
+                        key,
+                        top: self.ontology.top_class(&rule.class).to_string(),
+                        class: rule.class.clone(),
+                        rule: format!("compound:{}", rule.name),
+                        confidence: 0.9,
+                    };
+                    let parts = vec![a.clone()];
+                    out.push(Compound { found: compound.clone(), parts, relation: Some(rule.relation.clone()) });
+                    found.splice(i..i + 2, [compound]);
+                }
+                i += 1;
+            }
+        }
+        out
+    }
+
+    /// Builds the skeleton of a segment: mentions replaced by typed tokens.
+    fn skeleton(&self, text: &str, found: &[Found]) -> (String, Vec<usize>) {
+        let mut sk = String::with_capacity(text.len() + found.len() * 16);
+        // For each skeleton byte: normalised byte offset.
+        let mut map = Vec::with_capacity(text.len() + found.len() * 16);
+        let mut pos = 0;
+        for (i, f) in found.iter().enumerate() {
+            if f.start < pos {
+                continue;
+            }
+            for (b, c) in text[pos..f.start].char_indices() {
+                sk.push(c);
+                map.extend(std::iter::repeat_n(pos + b, c.len_utf8()));
+            }
+            let tok = format!("⟨{}.{}:{}⟩", f.top, f.class, i);
+            map.extend(std::iter::repeat_n(f.start, tok.len()));
+            sk.push_str(&tok);
+            pos = f.end;
+        }
+        for (b, c) in text[pos..].char_indices() {
+            sk.push(c);
+            map.extend(std::iter::repeat_n(pos + b, c.len_utf8()));
+        }
+        map.push(text.len());
+        (sk, map)
+    }
+
+    fn tokens_in(&self, s: &str) -> Vec<usize> {
+        self.token.captures_iter(s).filter_map(|c| c.get(1).and_then(|m| m.as_str().parse().ok())).collect()
+    }
+
+    /// Relation patterns over a prose segment.
+    fn relations_in(&self, seg: &Segment, chars: &[char], found: &[Found], out: &mut Extraction) {
+        if found.len() < 2 {
+            return;
+        }
+        let (sk, map) = self.skeleton(&seg.norm.text, found);
+        let vocab = &self.ontology.vocabulary;
+        for rel in &self.relations {
+            for caps in rel.regex.captures_iter(&sk) {
+                let (Some(sg), Some(og)) = (caps.name("s"), caps.name("o")) else { continue };
+                let whole = caps.get(0).map_or(0..0, |m| m.range());
+                let Some(prop) = vocab.properties.get(&rel.rule.property) else { continue };
+                let negated = rel.rule.negatable && self.negated(&sk, whole.start, whole.end);
+                let relation = if negated {
+                    match vocab.properties.values().find(|p| p.negation_of.as_deref() == Some(prop.name.as_str())) {
+                        Some(neg) => neg.name.clone(),
+                        None => continue,
+                    }
+                } else {
+                    prop.name.clone()
+                };
+                let subjects = self.tokens_in(sg.as_str());
+                let objects = self.tokens_in(og.as_str());
+                for &si in &subjects {
+                    for &oi in &objects {
+                        let (s, o) = (&found[si], &found[oi]);
+                        if s.key == o.key || !self.fits(&s.top, &prop.domain) || !self.fits(&o.top, &prop.range) {
+                            continue;
+                        }
+                        let (a, b) = quote_span(seg, chars, map[whole.start], map[whole.end.min(map.len() - 1)]);
+                        out.assertions.push(RawAssertion {
+                            subject: s.key.clone(),
+                            relation: relation.clone(),
+                            object: o.key.clone(),
+                            negated,
+                            start: a,
+                            end: b,
+                            quote: chars[a..b].iter().collect(),
+                            rule: rel.rule.name.clone(),
+                            confidence: rel.rule.confidence * s.confidence.min(o.confidence),
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    fn fits(&self, top: &str, classes: &[String]) -> bool {
+        classes.iter().any(|c| self.ontology.is_a(top, c) || c == top)
+    }
+
+    /// A negation cue inside the match or within the window before it (in the skeleton).
+    fn negated(&self, sk: &str, start: usize, end: usize) -> bool {
+        let window = self.ontology.rules.negation.window;
+        let mut from = start;
+        for _ in 0..window {
+            if from == 0 {
+                break;
+            }
+            let prev = sk[..from].chars().next_back().map_or(1, char::len_utf8);
+            let c = sk[..from].chars().next_back().unwrap_or(' ');
+            if matches!(c, '。' | ';' | '!' | '?' | '⟩') {
+                break;
+            }
+            from -= prev;
+        }
+        let region = &sk[from..end];
+        for cue in &self.negation_cues {
+            for (i, _) in region.match_indices(cue.as_str()) {
+                let at = from + i;
+                let excluded = self.negation_exclude.iter().any(|x| {
+                    x.contains(cue.as_str())
+                        && sk[floor_char(sk, at.saturating_sub(x.len()))..ceil_char(sk, (at + x.len()).min(sk.len()))].contains(x.as_str())
+                });
+                if !excluded {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    /// Facts and clinical results from a table row, by column header.
+    fn table_row(&self, seg: &Segment, chars: &[char], found: &[Found], headers: &[String], out: &mut Extraction) {
+        let rules = &self.ontology.rules.table;
+        let cells = &seg.norm.cells;
+        if cells.is_empty() {
+            return;
+        }
+        let in_cell = |f: &Found, c: usize| f.start >= cells[c].0 && f.end <= cells[c].1;
+        // The row subject: the first mention of a subject class in the first cell.
+        let Some(subject) = found.iter().find(|f| in_cell(f, 0) && rules.subject_classes.contains(&f.top)) else {
+            return;
+        };
+        let (rs, re) = (seg.start, seg.end);
+        let quote: String = chars[rs..re].iter().collect();
+        let vocab = &self.ontology.vocabulary;
+        let push = |rel: &str, object: &Found, rule: &str, out: &mut Extraction| {
+            let Some(prop) = vocab.properties.get(rel) else { return };
+            if !self.fits(&subject.top, &prop.domain) || !self.fits(&object.top, &prop.range) || subject.key == object.key {
+                return;
+            }
+            out.assertions.push(RawAssertion {
+                subject: subject.key.clone(),
+                relation: rel.to_string(),
+                object: object.key.clone(),
+                negated: false,
+                start: rs,
+                end: re,
+                quote: quote.clone(),
+                rule: rule.to_string(),
+                confidence: 0.85 * subject.confidence.min(object.confidence),
+            });
+        };
+        // Bracketed entity right after the subject in the first cell: "Kymriah（诺华）".
+        if let Some(rel) = &rules.bracket_relation {
+            let text = &seg.norm.text;
+            for f in found.iter().filter(|f| in_cell(f, 0) && f.start > subject.end) {
+                let between = &text[subject.end..f.start];
+                if between.trim() == "(" {
+                    push(rel, f, "table:bracket", out);
+                }
+            }
+        }
+        let indication = found.iter().find(|f| f.top == "Disease" && !in_cell(f, 0)).map(|f| f.key.clone());
+        for (ci, header) in headers.iter().enumerate().skip(1) {
+            if ci >= cells.len() {
+                break;
+            }
+            let h = fold(header);
+            let Some(col) = rules.columns.iter().find(|c| c.headers.iter().any(|x| h.contains(&fold(x)))) else { continue };
+            if let Some(rel) = &col.property {
+                for f in found.iter().filter(|f| in_cell(f, ci)) {
+                    push(rel, f, "table:column", out);
+                }
+            }
+            if let Some(metric) = &col.metric {
+                let cell = &seg.norm.text[cells[ci].0..cells[ci].1];
+                if let Some(c) = self.number_re.captures(cell) {
+                    let a = c.name("a").and_then(|m| m.as_str().parse::<Decimal>().ok());
+                    let b = c.name("b").and_then(|m| m.as_str().parse::<Decimal>().ok());
+                    let (cs, ce) = seg.norm.orig_range(cells[ci].0, cells[ci].1);
+                    let _ = (cs, ce);
+                    out.clinical.push(RawClinical {
+                        product: subject.key.clone(),
+                        indication: indication.clone(),
+                        metric: metric.clone(),
+                        value: if b.is_none() { a } else { None },
+                        min: if b.is_some() { a } else { None },
+                        max: b,
+                        start: rs,
+                        end: re,
+                        quote: quote.clone(),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Prices and clinical rates in a prose segment.
+    fn quantities_in(&self, seg: &Segment, chars: &[char], found: &[Found], last_subject: &mut Option<EntityKey>, out: &mut Extraction) {
+        let text = &seg.norm.text;
+        let pr = &self.ontology.rules.price;
+        let subject_for = |at: usize, classes: &[String]| -> Option<EntityKey> {
+            // Nearest preceding mention of a subject class (by preference order), else following.
+            for class in classes {
+                if let Some(f) = found.iter().rev().find(|f| f.end <= at && &f.top == class) {
+                    return Some(f.key.clone());
+                }
+            }
+            for class in classes {
+                if let Some(f) = found.iter().find(|f| f.start >= at && &f.top == class) {
+                    return Some(f.key.clone());
+                }
+            }
+            None
+        };
+        for caps in self.price_re.captures_iter(text) {
+            let whole = caps.get(0).map_or(0..0, |m| m.range());
+            let pre = caps.name("pre").map(|m| m.as_str());
+            let cur = caps.name("cur").map(|m| m.as_str());
+            let am = caps.name("am").map(|m| m.as_str());
+            // Needs a currency word, or a multiplier with a currency word right after.
+            let Some(cur_word) = cur.or(pre) else { continue };
+            let Some(code) = lookup_ci(&pr.currencies, cur_word) else { continue };
+            let factor = |m: Option<&str>| m.and_then(|m| lookup_ci(&pr.multipliers, m)).and_then(|f| f.parse::<Decimal>().ok()).unwrap_or(Decimal::ONE);
+            let parse = |s: &str| s.replace(',', "").parse::<Decimal>().ok();
+            let Some(a) = caps.name("a").and_then(|m| parse(m.as_str())) else { continue };
+            let b = caps.name("b").and_then(|m| parse(m.as_str()));
+            let bm = caps.name("bm").map(|m| m.as_str()).or(am);
+            let a_factor = if am.is_some() { factor(am) } else if b.is_some() { factor(bm) } else { Decimal::ONE };
+            let a_val = a * a_factor;
+            let b_val = b.map(|b| b * factor(bm));
+            let amount_probe = b_val.unwrap_or(a_val);
+            if amount_probe < Decimal::from_f64_retain(pr.min_amount).unwrap_or(Decimal::ZERO) {
+                continue;
+            }
+            // Context: 24 chars before and 12 after.
+            let ctx_start = floor_char(text, whole.start.saturating_sub(30));
+            let ctx_end = ceil_char(text, (whole.end + 16).min(text.len()));
+            let before = &text[ctx_start..whole.start];
+            let after = &text[whole.end..ctx_end];
+            if pr.exclude_context.iter().any(|w| before.ends_with(w.as_str()) || before.contains(w.as_str()) && before.rfind(w.as_str()).is_some_and(|p| whole.start - (ctx_start + p) <= 9)) {
+                continue;
+            }
+            let unit = pr
+                .units
+                .iter()
+                .filter(|(k, _)| after.starts_with(k.as_str()) || before.contains(k.as_str()))
+                .max_by_key(|(k, _)| k.len())
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default();
+            let qualifier = pr
+                .qualifiers
+                .iter()
+                .filter(|(k, _)| before.ends_with(k.as_str()) || before.trim_end().ends_with(k.as_str()) || before.contains(k.as_str()) && before.rfind(k.as_str()).is_some_and(|p| whole.start - (ctx_start + p) <= k.len() + 4))
+                .max_by_key(|(k, _)| k.len())
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default();
+            let subject = subject_for(whole.start, &pr.subject_classes).or_else(|| last_subject.clone());
+            let Some(subject) = subject else { continue };
+            let (s, e) = quote_span(seg, chars, whole.start, whole.end);
+            out.prices.push(RawPrice {
+                subject,
+                amount: if b_val.is_none() { Some(a_val) } else { None },
+                min: if b_val.is_some() { Some(a_val) } else { None },
+                max: b_val,
+                currency: code.to_string(),
+                unit,
+                qualifier,
+                start: s,
+                end: e,
+                quote: chars[s..e].iter().collect(),
+            });
+        }
+        let cr = &self.ontology.rules.clinical;
+        for caps in self.clinical_re.captures_iter(text) {
+            let whole = caps.get(0).map_or(0..0, |m| m.range());
+            let Some(metric) = caps.name("metric").and_then(|m| lookup_ci(&cr.metrics, m.as_str())) else { continue };
+            let a = caps.name("a").and_then(|m| m.as_str().parse::<Decimal>().ok());
+            let b = caps.name("b").and_then(|m| m.as_str().parse::<Decimal>().ok());
+            let Some(product) = subject_for(whole.start, &cr.subject_classes).or_else(|| last_subject.clone()) else { continue };
+            let indication = found.iter().find(|f| f.top == "Disease").map(|f| f.key.clone());
+            let (s, e) = quote_span(seg, chars, whole.start, whole.end);
+            out.clinical.push(RawClinical {
+                product,
+                indication,
+                metric: metric.to_string(),
+                value: if b.is_none() { a } else { None },
+                min: if b.is_some() { a } else { None },
+                max: b,
+                start: s,
+                end: e,
+                quote: chars[s..e].iter().collect(),
+            });
+        }
+    }
+}
+
+fn lookup_ci<'a>(map: &'a BTreeMap<String, String>, key: &str) -> Option<&'a str> {
+    map.get(key)
+        .or_else(|| map.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v))
+        .map(String::as_str)
+}
+
+fn floor_char(s: &str, mut i: usize) -> usize {
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+fn ceil_char(s: &str, mut i: usize) -> usize {
+    while i < s.len() && !s.is_char_boundary(i) {
+        i += 1;
+    }
+    i
+}
+
+/// The quote for a match: the clause(s) around normalised bytes `[a, b)`, as original offsets.
+fn quote_span(seg: &Segment, chars: &[char], a: usize, b: usize) -> (usize, usize) {
+    let (ms, me) = seg.norm.orig_range(a, b.max(a + 1));
+    let (ss, se) = (seg.start, seg.end);
+    if se - ss <= 120 {
+        return (ss, se);
+    }
+    let clause = |c: char| matches!(c, '，' | ',' | '；' | ';' | '。' | '：' | ':' | '\n');
+    let mut s = ms;
+    while s > ss && !clause(chars[s - 1]) {
+        s -= 1;
+    }
+    let mut e = me;
+    while e < se && !clause(chars[e]) {
+        e += 1;
+    }
+    if e < se {
+        e += 1;
+    }
+    while s < e && chars[s].is_whitespace() {
+        s += 1;
+    }
+    while e > s && chars[e - 1].is_whitespace() {
+        e -= 1;
+    }
+    (s, e)
+}
+
+#[derive(Debug, Clone)]
+struct Found {
+    start: usize,
+    end: usize,
+    key: EntityKey,
+    top: String,
+    class: String,
+    rule: String,
+    confidence: f64,
+}
+
+struct Compound {
+    found: Found,
+    parts: Vec<Found>,
+    relation: Option<String>,
+}
+
+fn dedup_assertions(v: &mut Vec<RawAssertion>) {
+    v.sort_by(|a, b| {
+        (&a.subject, &a.relation, &a.object, a.start, a.end)
+            .cmp(&(&b.subject, &b.relation, &b.object, b.start, b.end))
+            .then(b.confidence.total_cmp(&a.confidence))
+    });
+    v.dedup_by(|b, a| a.subject == b.subject && a.relation == b.relation && a.object == b.object && a.start == b.start && a.end == b.end);
+}
+
+/// Expands `{S:Class|Class}`, `{O+:Class}` and `{NAME}` macros of a relation pattern.
+pub fn expand_macros(pattern: &str, macros: &BTreeMap<String, String>, ontology: &Ontology) -> std::result::Result<String, String> {
+    let re = Regex::new(r"\{([SO])(\+?):([A-Za-z|]+)\}|\{([A-Z_]+)\}").map_err(|e| e.to_string())?;
+    let mut out = String::new();
+    let mut last = 0;
+    let sep = macros.get("LIST_SEP").cloned().unwrap_or_else(|| "(?:、|,|和|及|与|以及|或|/|and|or)".into());
+    for caps in re.captures_iter(pattern) {
+        let m = caps.get(0).ok_or("bad macro")?;
+        out.push_str(&pattern[last..m.start()]);
+        if let Some(role) = caps.get(1) {
+            let list = caps.get(2).is_some_and(|x| x.as_str() == "+");
+            let classes = caps.get(3).map_or("", |x| x.as_str());
+            let mut alts = Vec::new();
+            for c in classes.split('|') {
+                if !ontology.vocabulary.classes.contains_key(c) {
+                    return Err(format!("unknown class {c} in macro {}", m.as_str()));
+                }
+                if ontology.top_class(c) == c {
+                    alts.push(format!(r"{c}\.[A-Za-z]+"));
+                } else {
+                    alts.push(format!(r"[A-Za-z]+\.{c}"));
+                }
+            }
+            let tok = format!(r"⟨(?:{}):\d+⟩", alts.join("|"));
+            let name = role.as_str().to_lowercase();
+            if list {
+                out.push_str(&format!(r"(?P<{name}>{tok}(?:\s?{sep}\s?{tok})*)"));
+            } else {
+                out.push_str(&format!("(?P<{name}>{tok})"));
+            }
+        } else {
+            let name = caps.get(4).map_or("", |x| x.as_str());
+            let body = macros.get(name).ok_or_else(|| format!("unknown macro {{{name}}}"))?;
+            out.push_str(body);
+        }
+        last = m.end();
+    }
+    out.push_str(&pattern[last..]);
+    Ok(out)
+}
+
+/// True when a normalised string is mostly Han (used by resolve for label choice).
+pub fn mostly_han(s: &str) -> bool {
+    let han = s.chars().filter(|&c| is_han(c)).count();
+    han * 2 >= s.chars().count()
+}
+
+#[allow(dead_code)]
+fn _assert_norm_used(_: &NormText) {}

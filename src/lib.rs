@@ -14,6 +14,7 @@
 //! target or trigger word.
 
 pub mod assemble;
+pub mod cli;
 pub mod error;
 pub mod eval;
 pub mod export;

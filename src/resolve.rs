@@ -1,1 +1,397 @@
-//! stub
+//! Merges what the documents say into canonical entities, and finds where sources disagree.
+//!
+//! In: one [`Extraction`] per document and the ontology. Out: a [`KnowledgeGraph`] with one
+//! entity per real-world thing — lexicon entities keep their ids; discovered names merge with a
+//! lexicon entity whose normalised label or alias is the same (within the top class), else with
+//! each other by normalised name, and get the id `{class}/{slug}` — and the [`Conflict`]s between
+//! sources, or between a source and the lexicon's background facts, on the property groups of
+//! `rules.toml` (`[[conflict]]`) and on prices for the same thing, currency and unit.
+//! Every assertion is kept; conflicts are reported, never resolved by overwriting.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::extract::{mostly_han, EntityKey, Extraction, Extractor};
+use crate::model::{
+    Assertion, BuildStats, ClinicalResult, Conflict, Entity, Evidence, KnowledgeGraph, Mention, Price,
+};
+use crate::normalize::is_cjk;
+
+/// A slug for an IRI path segment: lower-case ASCII letters and digits, Han kept, others `-`.
+pub fn slug(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if c.is_alphanumeric() && !c.is_ascii() {
+            out.push(c);
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let s = out.trim_matches('-').to_string();
+    if s.is_empty() {
+        "x".into()
+    } else {
+        s
+    }
+}
+
+/// A surface with line breaks and spaces next to CJK removed (for aliases).
+pub fn clean_surface(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i].is_whitespace() {
+            let mut j = i;
+            while j < chars.len() && chars[j].is_whitespace() {
+                j += 1;
+            }
+            let prev = out.chars().next_back();
+            let next = chars.get(j).copied();
+            if let (Some(p), Some(n)) = (prev, next) {
+                if !is_cjk(p) && !is_cjk(n) {
+                    out.push(' ');
+                }
+            }
+            i = j;
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Resolves the extractions of a corpus into a knowledge graph.
+pub fn resolve(extractions: Vec<Extraction>, ex: &Extractor, stats: BuildStats) -> KnowledgeGraph {
+    let ontology = ex.ontology;
+    let mut ids: BTreeMap<EntityKey, String> = BTreeMap::new();
+    let mut discovered_ids: BTreeMap<(String, String), String> = BTreeMap::new();
+    let mut taken: BTreeSet<String> = ontology.entities.keys().cloned().collect();
+    let mut id_of = |key: &EntityKey| -> String {
+        if let Some(id) = ids.get(key) {
+            return id.clone();
+        }
+        let id = match key {
+            EntityKey::Known(id) => id.clone(),
+            EntityKey::Discovered { class, name } => {
+                let top = ontology.top_class(class).to_string();
+                if let Some(id) = ex.known_by_name(&top, name) {
+                    id.to_string()
+                } else {
+                    let k = (top.clone(), crate::extract::fold(name));
+                    if let Some(id) = discovered_ids.get(&k) {
+                        id.clone()
+                    } else {
+                        let base = format!("{}/{}", top.to_lowercase(), slug(name));
+                        let mut id = base.clone();
+                        let mut n = 2;
+                        while taken.contains(&id) {
+                            id = format!("{base}-{n}");
+                            n += 1;
+                        }
+                        taken.insert(id.clone());
+                        discovered_ids.insert(k, id.clone());
+                        id
+                    }
+                }
+            }
+        };
+        ids.insert(key.clone(), id.clone());
+        id
+    };
+
+    let mut kg = KnowledgeGraph {
+        vocabulary: ontology.vocabulary.clone(),
+        stats,
+        ..KnowledgeGraph::default()
+    };
+    // Discovered keys per id, to build their labels.
+    let mut discovered: BTreeMap<String, (String, BTreeMap<String, usize>)> = BTreeMap::new();
+    let mut surfaces: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for ext in extractions {
+        let Some(doc) = ext.doc else { continue };
+        let d = doc.id.clone();
+        kg.documents.insert(d.clone(), doc);
+        for m in ext.mentions {
+            let id = id_of(&m.entity);
+            if let EntityKey::Discovered { class, name } = &m.entity {
+                if !ontology.entities.contains_key(&id) {
+                    let e = discovered.entry(id.clone()).or_insert_with(|| (class.clone(), BTreeMap::new()));
+                    *e.1.entry(name.clone()).or_default() += 1;
+                }
+            }
+            surfaces.entry(id.clone()).or_default().insert(clean_surface(&m.surface));
+            kg.mentions.push(Mention {
+                entity: id,
+                document: d.clone(),
+                start: m.start,
+                end: m.end,
+                surface: m.surface,
+                rule: m.rule,
+            });
+        }
+        for a in ext.assertions {
+            let (s, o) = (id_of(&a.subject), id_of(&a.object));
+            if s == o {
+                continue;
+            }
+            kg.assertions.push(Assertion {
+                subject: s,
+                relation: a.relation,
+                object: o,
+                negated: a.negated,
+                evidence: Evidence {
+                    document: d.clone(),
+                    start: a.start,
+                    end: a.end,
+                    quote: a.quote,
+                    rule: a.rule,
+                    confidence: round2(a.confidence),
+                },
+            });
+        }
+        for p in ext.prices {
+            kg.prices.push(Price {
+                subject: id_of(&p.subject),
+                amount: p.amount,
+                amount_min: p.min,
+                amount_max: p.max,
+                currency: p.currency,
+                unit: p.unit,
+                qualifier: p.qualifier,
+                evidence: Evidence {
+                    document: d.clone(),
+                    start: p.start,
+                    end: p.end,
+                    quote: p.quote,
+                    rule: "price".into(),
+                    confidence: 0.8,
+                },
+            });
+        }
+        for c in ext.clinical {
+            kg.clinical.push(ClinicalResult {
+                product: id_of(&c.product),
+                indication: c.indication.as_ref().map(&mut id_of),
+                metric: c.metric,
+                value: c.value,
+                value_min: c.min,
+                value_max: c.max,
+                evidence: Evidence {
+                    document: d.clone(),
+                    start: c.start,
+                    end: c.end,
+                    quote: c.quote,
+                    rule: "clinical".into(),
+                    confidence: 0.8,
+                },
+            });
+        }
+    }
+
+    // Entities: everything referenced.
+    let mut referenced: BTreeSet<String> = kg.mentions.iter().map(|m| m.entity.clone()).collect();
+    referenced.extend(kg.assertions.iter().flat_map(|a| [a.subject.clone(), a.object.clone()]));
+    referenced.extend(kg.prices.iter().map(|p| p.subject.clone()));
+    referenced.extend(kg.clinical.iter().flat_map(|c| std::iter::once(c.product.clone()).chain(c.indication.clone())));
+    for id in referenced {
+        let entity = if let Some(lex) = ontology.entities.get(&id) {
+            Entity {
+                id: id.clone(),
+                class: lex.top_class.clone(),
+                subtype: (lex.class != lex.top_class).then(|| lex.class.clone()),
+                label: lex.display_label(),
+                label_en: lex.label_en.clone(),
+                label_zh: lex.label_zh.clone(),
+                label_zh_hant: lex.label_zh_hant.clone(),
+                aliases: lex.aliases.iter().cloned().collect(),
+                external_ids: lex.external_ids.clone(),
+                documents: BTreeSet::new(),
+                mentions: 0,
+                discovered: false,
+            }
+        } else if let Some((class, names)) = discovered.get(&id) {
+            let top = ontology.top_class(class).to_string();
+            // Most frequent normalised name, ties by order.
+            let label = names
+                .iter()
+                .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+                .map(|(n, _)| n.clone())
+                .unwrap_or_default();
+            Entity {
+                id: id.clone(),
+                class: top.clone(),
+                subtype: (*class != top).then(|| class.clone()),
+                label_en: label.is_ascii().then(|| label.clone()),
+                label_zh: mostly_han(&label).then(|| label.clone()),
+                label_zh_hant: None,
+                label,
+                aliases: names.keys().cloned().collect(),
+                external_ids: BTreeSet::new(),
+                documents: BTreeSet::new(),
+                mentions: 0,
+                discovered: true,
+            }
+        } else {
+            continue;
+        };
+        kg.entities.insert(id, entity);
+    }
+    for (id, s) in surfaces {
+        if let Some(e) = kg.entities.get_mut(&id) {
+            e.aliases.extend(s);
+        }
+    }
+    for e in kg.entities.values_mut() {
+        let label = e.label.clone();
+        e.aliases.retain(|a| *a != label && !a.is_empty());
+    }
+    for m in &kg.mentions {
+        if let Some(e) = kg.entities.get_mut(&m.entity) {
+            e.documents.insert(m.document.clone());
+            e.mentions += 1;
+        }
+    }
+    kg.mentions.sort();
+    kg.mentions.dedup_by(|a, b| a.entity == b.entity && a.document == b.document && a.start == b.start && a.end == b.end);
+    kg.assertions.sort_by(|a, b| {
+        (&a.subject, &a.relation, &a.object, &a.evidence.document, a.evidence.start, a.evidence.end, &a.evidence.rule)
+            .cmp(&(&b.subject, &b.relation, &b.object, &b.evidence.document, b.evidence.start, b.evidence.end, &b.evidence.rule))
+    });
+    kg.assertions.dedup_by(|b, a| a.subject == b.subject && a.relation == b.relation && a.object == b.object && a.evidence.document == b.evidence.document && a.evidence.start == b.evidence.start && a.evidence.end == b.evidence.end);
+    kg.prices.sort_by(|a, b| (&a.subject, &a.evidence.document, a.evidence.start, a.evidence.end).cmp(&(&b.subject, &b.evidence.document, b.evidence.start, b.evidence.end)));
+    kg.prices.dedup_by(|b, a| a.subject == b.subject && a.evidence.document == b.evidence.document && a.evidence.start == b.evidence.start && a.amount == b.amount && a.amount_min == b.amount_min);
+    kg.clinical.sort_by(|a, b| (&a.product, &a.evidence.document, a.evidence.start, &a.metric).cmp(&(&b.product, &b.evidence.document, b.evidence.start, &b.metric)));
+    kg.clinical.dedup_by(|b, a| a.product == b.product && a.metric == b.metric && a.evidence.document == b.evidence.document && a.evidence.start == b.evidence.start);
+    kg.conflicts = find_conflicts(&kg, ex);
+    kg
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+/// Conflicts on the property groups of the rules, and on prices.
+fn find_conflicts(kg: &KnowledgeGraph, ex: &Extractor) -> Vec<Conflict> {
+    let ontology = ex.ontology;
+    let mut out: Vec<Conflict> = Vec::new();
+    let facts = |id: &str, props: &[String]| -> BTreeSet<String> {
+        ontology
+            .entities
+            .get(id)
+            .map(|e| e.facts.iter().filter(|(p, _)| props.contains(p)).map(|(_, o)| o.clone()).collect())
+            .unwrap_or_default()
+    };
+    let related = |a: &str, b: &str, via: &[String]| -> bool {
+        a == b || facts(a, via).contains(b) || facts(b, via).contains(a)
+    };
+    for rule in &ontology.rules.conflicts {
+        // subject → value → evidence
+        let mut by_subject: BTreeMap<&str, BTreeMap<&str, Vec<&Evidence>>> = BTreeMap::new();
+        for a in &kg.assertions {
+            if a.negated || !rule.properties.contains(&a.relation) {
+                continue;
+            }
+            let class = kg.entities.get(&a.subject).map(|e| e.class.as_str()).unwrap_or("");
+            if !rule.subject_classes.iter().any(|c| c == class) {
+                continue;
+            }
+            by_subject.entry(&a.subject).or_default().entry(&a.object).or_default().push(&a.evidence);
+        }
+        for (subject, values) in by_subject {
+            let mut known = facts(subject, &rule.properties);
+            for via in facts(subject, &rule.inherit_via) {
+                known.extend(facts(&via, &rule.properties));
+            }
+            let mut disagreeing: BTreeSet<String> = BTreeSet::new();
+            let mut evidence: Vec<Evidence> = Vec::new();
+            let mut description = Vec::new();
+            if rule.against_lexicon && !known.is_empty() {
+                for (value, ev) in &values {
+                    if !known.iter().any(|k| related(k, value, &rule.compatible_via)) {
+                        disagreeing.insert(value.to_string());
+                        disagreeing.extend(known.iter().cloned());
+                        evidence.extend(ev.iter().map(|e| (*e).clone()));
+                        description.push(format!(
+                            "a source says {subject} {} {value}; the lexicon says {}",
+                            rule.properties.join("/"),
+                            known.iter().cloned().collect::<Vec<_>>().join(", ")
+                        ));
+                    }
+                }
+            }
+            if rule.functional && values.len() > 1 {
+                let vs: Vec<&str> = values.keys().copied().collect();
+                for (i, a) in vs.iter().enumerate() {
+                    for b in &vs[i + 1..] {
+                        if !related(a, b, &rule.compatible_via) {
+                            disagreeing.insert(a.to_string());
+                            disagreeing.insert(b.to_string());
+                            for v in [a, b] {
+                                evidence.extend(values[v].iter().map(|e| (*e).clone()));
+                            }
+                            description.push(format!("sources disagree on {subject} {}: {a} vs {b}", rule.properties.join("/")));
+                        }
+                    }
+                }
+            }
+            if !disagreeing.is_empty() {
+                if rule.against_lexicon && !known.is_empty() {
+                    evidence.push(Evidence {
+                        document: "ontology".into(),
+                        start: 0,
+                        end: 0,
+                        quote: format!("lexicon: {subject} {} {}", rule.properties.join("/"), known.iter().cloned().collect::<Vec<_>>().join(", ")),
+                        rule: "lexicon".into(),
+                        confidence: 1.0,
+                    });
+                }
+                evidence.sort_by(|a, b| (&a.document, a.start, a.end).cmp(&(&b.document, b.start, b.end)));
+                evidence.dedup_by(|a, b| a.document == b.document && a.start == b.start && a.end == b.end);
+                description.sort();
+                description.dedup();
+                out.push(Conflict {
+                    id: String::new(),
+                    subject: subject.to_string(),
+                    relation: rule.properties.join("|"),
+                    values: disagreeing.into_iter().collect(),
+                    description: description.join("; "),
+                    evidence,
+                });
+            }
+        }
+    }
+    // Prices: same subject, currency, unit and qualifier, different point amounts in two documents.
+    let mut groups: BTreeMap<(&str, &str, &str, &str), Vec<&Price>> = BTreeMap::new();
+    for p in &kg.prices {
+        if p.amount.is_some() {
+            groups.entry((&p.subject, &p.currency, &p.unit, &p.qualifier)).or_default().push(p);
+        }
+    }
+    for ((subject, currency, unit, qualifier), prices) in groups {
+        let amounts: BTreeSet<String> = prices.iter().filter_map(|p| p.amount.map(|a| crate::model::fmt_decimal(&a))).collect();
+        let docs: BTreeSet<&str> = prices.iter().map(|p| p.evidence.document.as_str()).collect();
+        if amounts.len() > 1 && docs.len() > 1 {
+            out.push(Conflict {
+                id: String::new(),
+                subject: subject.to_string(),
+                relation: "price".into(),
+                values: amounts.iter().cloned().collect(),
+                description: format!(
+                    "sources give different prices for {subject} ({currency}{}{}): {}",
+                    if unit.is_empty() { String::new() } else { format!(" per {unit}") },
+                    if qualifier.is_empty() { String::new() } else { format!(", {qualifier}") },
+                    amounts.iter().cloned().collect::<Vec<_>>().join(" vs ")
+                ),
+                evidence: prices.iter().map(|p| p.evidence.clone()).collect(),
+            });
+        }
+    }
+    out.sort_by(|a, b| (&a.subject, &a.relation, &a.values).cmp(&(&b.subject, &b.relation, &b.values)));
+    for (i, c) in out.iter_mut().enumerate() {
+        c.id = format!("conflict/{}", i + 1);
+    }
+    out
+}

@@ -1,0 +1,257 @@
+//! The CSV tables of the export contract: a [`KnowledgeGraph`] in, `nodes.csv`, `edges.csv`,
+//! `evidence.csv`, `mentions.csv`, `prices.csv`, `clinical.csv` and `conflicts.csv` out.
+//!
+//! UTF-8, a header row, RFC 4180 quoting (the csv crate), rows in the graph's own sorted order,
+//! multi-valued cells joined with `|`, decimals without trailing zeros, confidences with two
+//! decimals, `\n` line ends. The same graph gives the same bytes. This module does not sort or
+//! filter the graph and does not replace the directory atomically: the caller does that.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
+
+use rust_decimal::Decimal;
+
+use crate::error::{Error, Result};
+use crate::model::{fmt_decimal, KnowledgeGraph};
+
+/// The header of each CSV file of the contract, by file name.
+pub const CSV_HEADERS: &[(&str, &[&str])] = &[
+    (
+        "nodes.csv",
+        &[
+            "id",
+            "type",
+            "subtype",
+            "label",
+            "label_en",
+            "label_zh",
+            "aliases",
+            "external_ids",
+            "documents",
+            "mentions",
+            "discovered",
+        ],
+    ),
+    (
+        "edges.csv",
+        &[
+            "source",
+            "target",
+            "relation",
+            "documents",
+            "evidence_count",
+            "confidence",
+        ],
+    ),
+    (
+        "evidence.csv",
+        &[
+            "source",
+            "target",
+            "relation",
+            "document",
+            "start",
+            "end",
+            "quote",
+            "rule",
+            "confidence",
+        ],
+    ),
+    (
+        "mentions.csv",
+        &["entity", "document", "start", "end", "surface"],
+    ),
+    (
+        "prices.csv",
+        &[
+            "subject",
+            "amount",
+            "amount_min",
+            "amount_max",
+            "currency",
+            "unit",
+            "qualifier",
+            "document",
+            "start",
+            "end",
+            "quote",
+        ],
+    ),
+    (
+        "clinical.csv",
+        &[
+            "product",
+            "indication",
+            "metric",
+            "value",
+            "value_min",
+            "value_max",
+            "document",
+            "start",
+            "end",
+            "quote",
+        ],
+    ),
+    (
+        "conflicts.csv",
+        &[
+            "id",
+            "subject",
+            "relation",
+            "values",
+            "description",
+            "documents",
+        ],
+    ),
+];
+
+fn header(file: &str) -> &'static [&'static str] {
+    CSV_HEADERS
+        .iter()
+        .find(|(name, _)| *name == file)
+        .map_or(&[], |(_, h)| *h)
+}
+
+fn join<'a>(items: impl IntoIterator<Item = &'a String>) -> String {
+    items
+        .into_iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join("|")
+}
+
+fn opt_decimal(d: &Option<Decimal>) -> String {
+    d.as_ref().map(fmt_decimal).unwrap_or_default()
+}
+
+/// A confidence with two decimals (`0.90`).
+pub fn fmt_confidence(c: f64) -> String {
+    format!("{c:.2}")
+}
+
+/// The rows of one contract file, header first.
+pub fn rows(kg: &KnowledgeGraph, file: &str) -> Vec<Vec<String>> {
+    let mut out = vec![header(file).iter().map(|s| s.to_string()).collect()];
+    match file {
+        "nodes.csv" => out.extend(kg.entities.values().map(|e| {
+            vec![
+                e.id.clone(),
+                e.class.clone(),
+                e.subtype.clone().unwrap_or_default(),
+                e.label.clone(),
+                e.label_en.clone().unwrap_or_default(),
+                e.label_zh.clone().unwrap_or_default(),
+                join(&e.aliases),
+                join(&e.external_ids),
+                join(&e.documents),
+                e.mentions.to_string(),
+                e.discovered.to_string(),
+            ]
+        })),
+        "edges.csv" => out.extend(kg.edges().into_iter().map(|e| {
+            vec![
+                e.source,
+                e.target,
+                e.relation,
+                join(&e.documents),
+                e.evidence_count.to_string(),
+                fmt_confidence(e.confidence),
+            ]
+        })),
+        "evidence.csv" => out.extend(kg.assertions.iter().map(|a| {
+            vec![
+                a.subject.clone(),
+                a.object.clone(),
+                a.relation.clone(),
+                a.evidence.document.clone(),
+                a.evidence.start.to_string(),
+                a.evidence.end.to_string(),
+                a.evidence.quote.clone(),
+                a.evidence.rule.clone(),
+                fmt_confidence(a.evidence.confidence),
+            ]
+        })),
+        "mentions.csv" => out.extend(kg.mentions.iter().map(|m| {
+            vec![
+                m.entity.clone(),
+                m.document.clone(),
+                m.start.to_string(),
+                m.end.to_string(),
+                m.surface.clone(),
+            ]
+        })),
+        "prices.csv" => out.extend(kg.prices.iter().map(|p| {
+            vec![
+                p.subject.clone(),
+                opt_decimal(&p.amount),
+                opt_decimal(&p.amount_min),
+                opt_decimal(&p.amount_max),
+                p.currency.clone(),
+                p.unit.clone(),
+                p.qualifier.clone(),
+                p.evidence.document.clone(),
+                p.evidence.start.to_string(),
+                p.evidence.end.to_string(),
+                p.evidence.quote.clone(),
+            ]
+        })),
+        "clinical.csv" => out.extend(kg.clinical.iter().map(|c| {
+            vec![
+                c.product.clone(),
+                c.indication.clone().unwrap_or_default(),
+                c.metric.clone(),
+                opt_decimal(&c.value),
+                opt_decimal(&c.value_min),
+                opt_decimal(&c.value_max),
+                c.evidence.document.clone(),
+                c.evidence.start.to_string(),
+                c.evidence.end.to_string(),
+                c.evidence.quote.clone(),
+            ]
+        })),
+        "conflicts.csv" => out.extend(kg.conflicts.iter().map(|c| {
+            let docs: std::collections::BTreeSet<&String> =
+                c.evidence.iter().map(|e| &e.document).collect();
+            vec![
+                c.id.clone(),
+                c.subject.clone(),
+                c.relation.clone(),
+                join(&c.values),
+                c.description.clone(),
+                join(docs),
+            ]
+        })),
+        _ => {}
+    }
+    out
+}
+
+/// Writes one contract file's rows as CSV to `w`.
+pub fn write_csv(kg: &KnowledgeGraph, file: &str, w: impl Write) -> io::Result<()> {
+    let mut writer = ::csv::WriterBuilder::new()
+        .terminator(::csv::Terminator::Any(b'\n'))
+        .from_writer(w);
+    for row in rows(kg, file) {
+        writer.write_record(&row).map_err(io::Error::other)?;
+    }
+    writer.flush()
+}
+
+/// Writes one contract file into `dir`.
+pub fn write_csv_file(kg: &KnowledgeGraph, file: &str, dir: &Path) -> Result<()> {
+    let path = dir.join(file);
+    let f = File::create(&path).map_err(|e| Error::io(&path, e))?;
+    let mut w = BufWriter::new(f);
+    write_csv(kg, file, &mut w).map_err(|e| Error::io(&path, e))?;
+    w.flush().map_err(|e| Error::io(&path, e))
+}
+
+/// Writes every CSV file of the contract into `dir` (created if missing).
+pub fn write_csv_all(kg: &KnowledgeGraph, dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    for (file, _) in CSV_HEADERS {
+        write_csv_file(kg, file, dir)?;
+    }
+    Ok(())
+}
