@@ -112,6 +112,7 @@ struct Discovery {
     reject_patterns: Vec<Regex>,
     min_chars: usize,
     on_topic_only: bool,
+    extends_known: bool,
     confidence: f64,
 }
 
@@ -134,6 +135,9 @@ pub struct Extractor<'o> {
     negation_exclude: Vec<String>,
     /// Known entity names (normalised, lower-case) → id, per top class, to merge discoveries.
     names: BTreeMap<(String, String), String>,
+    /// Normalised, lower-cased names of each known entity.
+    names_of: BTreeMap<String, Vec<String>>,
+    hedges: Vec<String>,
     price_re: Regex,
     clinical_re: Regex,
     number_re: Regex,
@@ -160,6 +164,7 @@ impl<'o> Extractor<'o> {
         let mut seen: BTreeMap<String, usize> = BTreeMap::new();
         let mut dict = Vec::new();
         let mut names = BTreeMap::new();
+        let mut names_of: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for e in ontology.entities.values() {
             for name in e.names() {
                 let label = normalizer.normalize_label(name);
@@ -175,6 +180,7 @@ impl<'o> Extractor<'o> {
                 names
                     .entry((e.top_class.clone(), fold(&label)))
                     .or_insert_with(|| e.id.clone());
+                names_of.entry(e.id.clone()).or_insert_with(Vec::new).push(fold(&label));
                 let key = if case_sensitive { label.clone() } else { fold(&label) };
                 if seen.contains_key(&key) {
                     continue;
@@ -215,6 +221,7 @@ impl<'o> Extractor<'o> {
                     .collect::<Result<_>>()?,
                 min_chars: d.min_chars,
                 on_topic_only: d.on_topic_only,
+                extends_known: d.extends_known,
                 confidence: d.confidence,
             });
         }
@@ -234,6 +241,7 @@ impl<'o> Extractor<'o> {
         let mut cues: Vec<String> = rules.negation.cues.iter().map(|c| normalizer.normalize_label(c)).collect();
         cues.sort_by_key(|c| std::cmp::Reverse(c.len()));
         let negation_exclude = rules.negation.exclude.iter().map(|c| normalizer.normalize_label(c)).collect();
+        let hedges = rules.negation.hedges.iter().map(|c| normalizer.normalize_label(c)).collect();
 
         // Prices: number, optional range, optional multiplier, currency word.
         let mut mult: Vec<&String> = rules.price.multipliers.keys().collect();
@@ -268,6 +276,8 @@ impl<'o> Extractor<'o> {
             negation_cues: cues,
             negation_exclude,
             names,
+            names_of,
+            hedges,
             price_re,
             clinical_re,
             number_re,
@@ -330,6 +340,7 @@ impl<'o> Extractor<'o> {
                     }
                 }
             }
+            self.name_facts(seg, &chars, &found, &mut out);
             match seg.kind {
                 SegmentKind::TableHeader { table } => {
                     table_headers.insert(table, seg.norm.cells.iter().map(|&(a, b)| seg.norm.text[a..b].to_string()).collect());
@@ -460,7 +471,8 @@ impl<'o> Extractor<'o> {
                 let blocked = overlapping.iter().any(|&i| {
                     let f = &found[i];
                     let inside = f.start >= s && f.end <= e;
-                    !(inside && yielding.contains(&f.top) && f.top != d.top) && !(inside && f.key == key)
+                    let gives_way = inside && ((yielding.contains(&f.top) && f.top != d.top) || f.key == key || (d.extends_known && f.top == d.top && e - s > f.end - f.start));
+                    !gives_way
                 });
                 if blocked {
                     continue;
@@ -517,6 +529,36 @@ impl<'o> Extractor<'o> {
         out
     }
 
+    /// Facts a known mention's own name states: "CD19 CAR-T" names its target CD19.
+    fn name_facts(&self, seg: &Segment, chars: &[char], found: &[Found], out: &mut Extraction) {
+        let props = &self.ontology.rules.name_facts;
+        if props.is_empty() {
+            return;
+        }
+        for f in found {
+            let EntityKey::Known(id) = &f.key else { continue };
+            let Some(lex) = self.ontology.entities.get(id) else { continue };
+            let surface = fold(&seg.norm.text[f.start..f.end]);
+            for (p, o) in lex.facts.iter().filter(|(p, _)| props.contains(p)) {
+                let stated = self.names_of.get(o).is_some_and(|ns| ns.iter().any(|n| n.chars().count() >= 2 && surface.contains(n.as_str())));
+                if stated {
+                    let (s, e) = seg.norm.orig_range(f.start, f.end);
+                    out.assertions.push(RawAssertion {
+                        subject: f.key.clone(),
+                        relation: p.clone(),
+                        object: EntityKey::Known(o.clone()),
+                        negated: false,
+                        start: s,
+                        end: e,
+                        quote: chars[s..e].iter().collect(),
+                        rule: "name".into(),
+                        confidence: 0.9,
+                    });
+                }
+            }
+        }
+    }
+
     /// Builds the skeleton of a segment: mentions replaced by typed tokens.
     fn skeleton(&self, text: &str, found: &[Found]) -> (String, Vec<usize>) {
         let mut sk = String::with_capacity(text.len() + found.len() * 16);
@@ -560,6 +602,9 @@ impl<'o> Extractor<'o> {
                 let (Some(sg), Some(og)) = (caps.name("s"), caps.name("o")) else { continue };
                 let whole = caps.get(0).map_or(0..0, |m| m.range());
                 let Some(prop) = vocab.properties.get(&rel.rule.property) else { continue };
+                if self.hedged(&sk, whole.start, whole.end) {
+                    continue;
+                }
                 let negated = rel.rule.negatable && self.negated(&sk, whole.start, whole.end);
                 let relation = if negated {
                     match vocab.properties.values().find(|p| p.negation_of.as_deref() == Some(prop.name.as_str())) {
@@ -575,6 +620,10 @@ impl<'o> Extractor<'o> {
                     for &oi in &objects {
                         let (s, o) = (&found[si], &found[oi]);
                         if s.key == o.key || !self.fits(&s.top, &prop.domain) || !self.fits(&o.top, &prop.range) {
+                            continue;
+                        }
+                        let narrow = |classes: &[String], f: &Found| classes.is_empty() || classes.iter().any(|c| self.ontology.is_a(&f.class, c));
+                        if !narrow(&rel.rule.subject_classes, s) || !narrow(&rel.rule.object_classes, o) {
                             continue;
                         }
                         let (a, b) = quote_span(seg, chars, map[whole.start], map[whole.end.min(map.len() - 1)]);
@@ -597,6 +646,13 @@ impl<'o> Extractor<'o> {
 
     fn fits(&self, top: &str, classes: &[String]) -> bool {
         classes.iter().any(|c| self.ontology.is_a(top, c) || c == top)
+    }
+
+    /// A hedge (question, hypothesis, plan) inside the match or just before it.
+    fn hedged(&self, sk: &str, start: usize, end: usize) -> bool {
+        let from = floor_char(sk, start.saturating_sub(18));
+        let region = &sk[from..end];
+        self.hedges.iter().any(|h| region.contains(h.as_str()))
     }
 
     /// A negation cue inside the match or within the window before it (in the skeleton).
@@ -677,8 +733,18 @@ impl<'o> Extractor<'o> {
             if ci >= cells.len() {
                 break;
             }
-            let h = fold(header);
-            let Some(col) = rules.columns.iter().find(|c| c.headers.iter().any(|x| h.contains(&fold(x)))) else { continue };
+            let h: String = fold(header).replace("(%)", "").replace('%', "").split_whitespace().collect();
+            let matches_header = |x: &String| {
+                let x = fold(x);
+                if h == x {
+                    return true;
+                }
+                if !x.is_ascii() {
+                    return h.contains(&x);
+                }
+                h.starts_with(&x) && !h[x.len()..].starts_with(|c: char| c.is_ascii_alphabetic())
+            };
+            let Some(col) = rules.columns.iter().find(|c| c.headers.iter().any(matches_header)) else { continue };
             if let Some(rel) = &col.property {
                 for f in found.iter().filter(|f| in_cell(f, ci)) {
                     push(rel, f, "table:column", out);

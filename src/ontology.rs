@@ -112,6 +112,10 @@ pub struct Rules {
     pub clinical: ClinicalRules,
     #[serde(default, rename = "conflict")]
     pub conflicts: Vec<ConflictRule>,
+    /// Background facts that a mention's own name states ("CD19 CAR-T" targets CD19): when the
+    /// object's name occurs inside the mention, the fact is asserted with the mention as quote.
+    #[serde(default)]
+    pub name_facts: Vec<String>,
 }
 
 /// A group of properties on which sources must agree (with each other or with the lexicon).
@@ -227,6 +231,10 @@ pub struct DiscoveryRule {
     /// Only on on-topic sentences.
     #[serde(default = "default_true")]
     pub on_topic_only: bool,
+    /// The discovered name may contain a known mention of the same class and replace it
+    /// (an edition "沪惠保2024版" of the scheme "沪惠保").
+    #[serde(default)]
+    pub extends_known: bool,
     #[serde(default = "default_discovery_confidence")]
     pub confidence: f64,
 }
@@ -273,6 +281,12 @@ pub struct RelationRule {
     /// Whether negation cues around the match turn it into the negative property.
     #[serde(default = "default_true")]
     pub negatable: bool,
+    /// Only subjects of these classes (top classes or subclasses); empty: the property's domain.
+    #[serde(default)]
+    pub subject_classes: Vec<String>,
+    /// Only objects of these classes; empty: the property's range.
+    #[serde(default)]
+    pub object_classes: Vec<String>,
 }
 
 fn default_relation_confidence() -> f64 {
@@ -289,6 +303,9 @@ pub struct NegationRules {
     /// Words that contain a cue but do not negate (未来, 不仅).
     #[serde(default)]
     pub exclude: Vec<String>,
+    /// Cues of a hypothetical or a question (能否, 是否, 有望): the relation is not asserted.
+    #[serde(default)]
+    pub hedges: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
