@@ -130,8 +130,14 @@ pub fn run(cli: Cli) -> Result<()> {
             let store = pipeline::load_store(&cli.store)?;
             let stdout = std::io::stdout();
             let mut out = stdout.lock();
-            crate::query::run_query(&store, &text, format, &mut out)?;
-            out.flush().map_err(|e| Error::io("<stdout>", e))
+            match crate::query::run_query(&store, &text, format, &mut out) {
+                Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+                r => r?,
+            }
+            match out.flush() {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::io("<stdout>", e)),
+                _ => Ok(()),
+            }
         }
         Command::Export { format, output } => {
             let format: ExportFormat = format.parse()?;
@@ -144,14 +150,15 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Show { entity } => {
             let kg = pipeline::load_graph(&cli.store)?;
-            let text = show(&kg, &entity)?;
-            print!("{text}");
-            Ok(())
+            emit(&show(&kg, &entity)?)
         }
         Command::Check { ontology, strict } => {
             let onto = crate::ontology::Ontology::load(&ontology)?;
             let mut problems = 0;
-            println!(
+            let mut text = String::new();
+            use std::fmt::Write as _;
+            let _ = writeln!(
+                text,
                 "ontology {}: {} classes, {} properties, {} lexicon entities, {} issues",
                 ontology.display(),
                 onto.vocabulary.classes.len(),
@@ -160,18 +167,19 @@ pub fn run(cli: Cli) -> Result<()> {
                 onto.issues.len()
             );
             for i in &onto.issues {
-                println!("  {}: {}", i.file, i.message);
+                let _ = writeln!(text, "  {}: {}", i.file, i.message);
                 problems += 1;
             }
             if let Ok(kg) = pipeline::load_graph(&cli.store) {
-                println!("graph {}: {} conflicts between sources", cli.store.display(), kg.conflicts.len());
+                let _ = writeln!(text, "graph {}: {} conflicts between sources", cli.store.display(), kg.conflicts.len());
                 for c in &kg.conflicts {
-                    println!("  {} [{} {}]: {}", c.id, c.subject, c.relation, c.description);
+                    let _ = writeln!(text, "  {} [{} {}]: {}", c.id, c.subject, c.relation, c.description);
                     for e in &c.evidence {
-                        println!("    {}:{}-{}: {}", e.document, e.start, e.end, one_line(&e.quote));
+                        let _ = writeln!(text, "    {}:{}-{}: {}", e.document, e.start, e.end, one_line(&e.quote));
                     }
                 }
             }
+            emit(&text)?;
             if strict && problems > 0 {
                 return Err(Error::Other(format!("{problems} problem(s) in the ontology")));
             }
@@ -179,16 +187,31 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Eval { gold, exports, write, verbose } => {
             let report = crate::eval::evaluate(&exports, &gold)?;
-            println!("{}", report.summary_line());
-            if verbose {
-                println!("{}", report.details());
+            for w in &report.warnings {
+                eprintln!("cellkg: warning: {w}");
             }
+            let mut text = format!("{}\n", report.summary_line());
+            if verbose {
+                text.push_str(&report.details());
+                text.push('\n');
+            }
+            emit(&text)?;
             if let Some(path) = write {
                 std::fs::write(&path, report.to_markdown()).map_err(|e| Error::io(&path, e))?;
                 eprintln!("cellkg: wrote {}", path.display());
             }
             Ok(())
         }
+    }
+}
+
+/// Writes text to stdout; a closed pipe (`| head`) is not an error.
+fn emit(text: &str) -> Result<()> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::io("<stdout>", e)),
+        _ => Ok(()),
     }
 }
 
