@@ -103,8 +103,19 @@ pub enum Command {
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Build { paths, out, ontology, strict } => {
-            let report = pipeline::build(&BuildOptions { inputs: paths, ontology, out: out.clone(), store: cli.store, strict })?;
+        Command::Build {
+            paths,
+            out,
+            ontology,
+            strict,
+        } => {
+            let report = pipeline::build(&BuildOptions {
+                inputs: paths,
+                ontology,
+                out: out.clone(),
+                store: cli.store,
+                strict,
+            })?;
             for w in &report.warnings {
                 eprintln!("cellkg: warning: {w}");
             }
@@ -131,11 +142,17 @@ pub fn run(cli: Cli) -> Result<()> {
             let stdout = std::io::stdout();
             let mut out = stdout.lock();
             match crate::query::run_query(&store, &text, format, &mut out) {
-                Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+                Err(Error::Io { source, .. })
+                    if source.kind() == std::io::ErrorKind::BrokenPipe =>
+                {
+                    return Ok(())
+                }
                 r => r?,
             }
             match out.flush() {
-                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::io("<stdout>", e)),
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    Err(Error::io("<stdout>", e))
+                }
                 _ => Ok(()),
             }
         }
@@ -171,21 +188,44 @@ pub fn run(cli: Cli) -> Result<()> {
                 problems += 1;
             }
             if let Ok(kg) = pipeline::load_graph(&cli.store) {
-                let _ = writeln!(text, "graph {}: {} conflicts between sources", cli.store.display(), kg.conflicts.len());
+                let _ = writeln!(
+                    text,
+                    "graph {}: {} conflicts between sources",
+                    cli.store.display(),
+                    kg.conflicts.len()
+                );
                 for c in &kg.conflicts {
-                    let _ = writeln!(text, "  {} [{} {}]: {}", c.id, c.subject, c.relation, c.description);
+                    let _ = writeln!(
+                        text,
+                        "  {} [{} {}]: {}",
+                        c.id, c.subject, c.relation, c.description
+                    );
                     for e in &c.evidence {
-                        let _ = writeln!(text, "    {}:{}-{}: {}", e.document, e.start, e.end, one_line(&e.quote));
+                        let _ = writeln!(
+                            text,
+                            "    {}:{}-{}: {}",
+                            e.document,
+                            e.start,
+                            e.end,
+                            one_line(&e.quote)
+                        );
                     }
                 }
             }
             emit(&text)?;
             if strict && problems > 0 {
-                return Err(Error::Other(format!("{problems} problem(s) in the ontology")));
+                return Err(Error::Other(format!(
+                    "{problems} problem(s) in the ontology"
+                )));
             }
             Ok(())
         }
-        Command::Eval { gold, exports, write, verbose } => {
+        Command::Eval {
+            gold,
+            exports,
+            write,
+            verbose,
+        } => {
             let report = crate::eval::evaluate(&exports, &gold)?;
             for w in &report.warnings {
                 eprintln!("cellkg: warning: {w}");
@@ -221,30 +261,59 @@ fn one_line(s: &str) -> String {
 
 /// The text of `cellkg show`.
 pub fn show(kg: &KnowledgeGraph, name: &str) -> Result<String> {
-    let e = kg
-        .find_entity(name)
-        .ok_or_else(|| Error::NotFound(format!("no entity named {name:?}; try a label, an alias or an id like target/cd19")))?;
+    let e = kg.find_entity(name).ok_or_else(|| {
+        Error::NotFound(format!(
+            "no entity named {name:?}; try a label, an alias or an id like target/cd19"
+        ))
+    })?;
     let mut s = String::new();
-    let label = |id: &str| kg.entities.get(id).map(|e| e.label.clone()).unwrap_or_else(|| id.to_string());
+    let label = |id: &str| {
+        kg.entities
+            .get(id)
+            .map(|e| e.label.clone())
+            .unwrap_or_else(|| id.to_string())
+    };
     s.push_str(&format!("{} ({})\n", e.label, e.id));
-    s.push_str(&format!("  type: {}{}\n", e.class, e.subtype.as_ref().map(|t| format!(" / {t}")).unwrap_or_default()));
-    for (k, v) in [("en", &e.label_en), ("zh-Hans", &e.label_zh), ("zh-Hant", &e.label_zh_hant)] {
+    s.push_str(&format!(
+        "  type: {}{}\n",
+        e.class,
+        e.subtype
+            .as_ref()
+            .map(|t| format!(" / {t}"))
+            .unwrap_or_default()
+    ));
+    for (k, v) in [
+        ("en", &e.label_en),
+        ("zh-Hans", &e.label_zh),
+        ("zh-Hant", &e.label_zh_hant),
+    ] {
         if let Some(v) = v {
             s.push_str(&format!("  label@{k}: {v}\n"));
         }
     }
     if !e.aliases.is_empty() {
-        s.push_str(&format!("  aliases: {}\n", e.aliases.iter().cloned().collect::<Vec<_>>().join(" | ")));
+        s.push_str(&format!(
+            "  aliases: {}\n",
+            e.aliases.iter().cloned().collect::<Vec<_>>().join(" | ")
+        ));
     }
     for x in &e.external_ids {
         s.push_str(&format!("  same as: {x}\n"));
     }
-    s.push_str(&format!("  mentioned {} times in: {}\n", e.mentions, e.documents.iter().cloned().collect::<Vec<_>>().join(", ")));
+    s.push_str(&format!(
+        "  mentioned {} times in: {}\n",
+        e.mentions,
+        e.documents.iter().cloned().collect::<Vec<_>>().join(", ")
+    ));
     if e.discovered {
         s.push_str("  discovered: not in the lexicon\n");
     }
     let mut rel = String::new();
-    for a in kg.assertions.iter().filter(|a| a.subject == e.id || a.object == e.id) {
+    for a in kg
+        .assertions
+        .iter()
+        .filter(|a| a.subject == e.id || a.object == e.id)
+    {
         let line = if a.subject == e.id {
             format!("  → {} {} ({})", a.relation, label(&a.object), a.object)
         } else {
@@ -267,14 +336,26 @@ pub fn show(kg: &KnowledgeGraph, name: &str) -> Result<String> {
     for p in kg.prices.iter().filter(|p| p.subject == e.id) {
         let amount = match (&p.amount, &p.amount_min, &p.amount_max) {
             (Some(a), _, _) => crate::model::fmt_decimal(a),
-            (None, Some(a), Some(b)) => format!("{}–{}", crate::model::fmt_decimal(a), crate::model::fmt_decimal(b)),
+            (None, Some(a), Some(b)) => format!(
+                "{}–{}",
+                crate::model::fmt_decimal(a),
+                crate::model::fmt_decimal(b)
+            ),
             _ => "?".into(),
         };
         s.push_str(&format!(
             "  price: {amount} {}{}{} — “{}” {}:{}-{}\n",
             p.currency,
-            if p.unit.is_empty() { String::new() } else { format!(" per {}", p.unit) },
-            if p.qualifier.is_empty() { String::new() } else { format!(" ({})", p.qualifier) },
+            if p.unit.is_empty() {
+                String::new()
+            } else {
+                format!(" per {}", p.unit)
+            },
+            if p.qualifier.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", p.qualifier)
+            },
             one_line(&p.evidence.quote),
             p.evidence.document,
             p.evidence.start,
@@ -284,13 +365,20 @@ pub fn show(kg: &KnowledgeGraph, name: &str) -> Result<String> {
     for c in kg.clinical.iter().filter(|c| c.product == e.id) {
         let v = match (&c.value, &c.value_min, &c.value_max) {
             (Some(a), _, _) => format!("{}%", crate::model::fmt_decimal(a)),
-            (None, Some(a), Some(b)) => format!("{}–{}%", crate::model::fmt_decimal(a), crate::model::fmt_decimal(b)),
+            (None, Some(a), Some(b)) => format!(
+                "{}–{}%",
+                crate::model::fmt_decimal(a),
+                crate::model::fmt_decimal(b)
+            ),
             _ => "?".into(),
         };
         s.push_str(&format!(
             "  clinical: {} {v}{} — “{}” {}:{}-{}\n",
             c.metric,
-            c.indication.as_deref().map(|i| format!(" in {}", label(i))).unwrap_or_default(),
+            c.indication
+                .as_deref()
+                .map(|i| format!(" in {}", label(i)))
+                .unwrap_or_default(),
             one_line(&c.evidence.quote),
             c.evidence.document,
             c.evidence.start,

@@ -171,7 +171,8 @@ impl<'o> Extractor<'o> {
                 if label.chars().count() < rules.matching.min_chars {
                     continue;
                 }
-                let letters: Vec<char> = label.chars().filter(|c| c.is_ascii_alphabetic()).collect();
+                let letters: Vec<char> =
+                    label.chars().filter(|c| c.is_ascii_alphabetic()).collect();
                 let all_caps_short = label.is_ascii()
                     && !letters.is_empty()
                     && letters.iter().all(|c| c.is_ascii_uppercase())
@@ -180,8 +181,15 @@ impl<'o> Extractor<'o> {
                 names
                     .entry((e.top_class.clone(), fold(&label)))
                     .or_insert_with(|| e.id.clone());
-                names_of.entry(e.id.clone()).or_insert_with(Vec::new).push(fold(&label));
-                let key = if case_sensitive { label.clone() } else { fold(&label) };
+                names_of
+                    .entry(e.id.clone())
+                    .or_default()
+                    .push(fold(&label));
+                let key = if case_sensitive {
+                    label.clone()
+                } else {
+                    fold(&label)
+                };
                 if seen.contains_key(&key) {
                     continue;
                 }
@@ -203,7 +211,11 @@ impl<'o> Extractor<'o> {
 
         let mut discoveries = Vec::new();
         for d in &rules.discoveries {
-            let regex = compile(&rules_path, &format!("discovery rule {}", d.name), &d.pattern)?;
+            let regex = compile(
+                &rules_path,
+                &format!("discovery rule {}", d.name),
+                &d.pattern,
+            )?;
             let mut strip = d.strip_prefixes.clone();
             strip.sort_by_key(|s| std::cmp::Reverse(s.chars().count()));
             discoveries.push(Discovery {
@@ -213,7 +225,11 @@ impl<'o> Extractor<'o> {
                 regex,
                 stop: d.stop_chars.chars().collect(),
                 strip,
-                reject: d.reject.iter().map(|r| fold(&normalizer.normalize_label(r))).collect(),
+                reject: d
+                    .reject
+                    .iter()
+                    .map(|r| fold(&normalizer.normalize_label(r)))
+                    .collect(),
                 reject_patterns: d
                     .reject_patterns
                     .iter()
@@ -227,10 +243,16 @@ impl<'o> Extractor<'o> {
         }
         let mut relations = Vec::new();
         for r in &rules.relations {
-            let expanded = expand_macros(&r.pattern, &rules.macros, ontology)
-                .map_err(|m| Error::Config { path: rules_path.clone().into(), message: format!("relation rule {}: {m}", r.name) })?;
+            let expanded =
+                expand_macros(&r.pattern, &rules.macros, ontology).map_err(|m| Error::Config {
+                    path: rules_path.clone().into(),
+                    message: format!("relation rule {}: {m}", r.name),
+                })?;
             let regex = compile(&rules_path, &format!("relation rule {}", r.name), &expanded)?;
-            relations.push(CompiledRelation { rule: r.clone(), regex });
+            relations.push(CompiledRelation {
+                rule: r.clone(),
+                regex,
+            });
         }
         let skip_lines = rules
             .segmentation
@@ -238,17 +260,37 @@ impl<'o> Extractor<'o> {
             .iter()
             .map(|p| compile(&rules_path, "segmentation.skip_lines", p))
             .collect::<Result<_>>()?;
-        let mut cues: Vec<String> = rules.negation.cues.iter().map(|c| normalizer.normalize_label(c)).collect();
+        let mut cues: Vec<String> = rules
+            .negation
+            .cues
+            .iter()
+            .map(|c| normalizer.normalize_label(c))
+            .collect();
         cues.sort_by_key(|c| std::cmp::Reverse(c.len()));
-        let negation_exclude = rules.negation.exclude.iter().map(|c| normalizer.normalize_label(c)).collect();
-        let hedges = rules.negation.hedges.iter().map(|c| normalizer.normalize_label(c)).collect();
+        let negation_exclude = rules
+            .negation
+            .exclude
+            .iter()
+            .map(|c| normalizer.normalize_label(c))
+            .collect();
+        let hedges = rules
+            .negation
+            .hedges
+            .iter()
+            .map(|c| normalizer.normalize_label(c))
+            .collect();
 
         // Prices: number, optional range, optional multiplier, currency word.
         let mut mult: Vec<&String> = rules.price.multipliers.keys().collect();
         mult.sort_by_key(|m| std::cmp::Reverse(m.len()));
         let mut cur: Vec<&String> = rules.price.currencies.keys().collect();
         cur.sort_by_key(|m| std::cmp::Reverse(m.len()));
-        let alt = |v: &[&String]| v.iter().map(|s| regex::escape(s)).collect::<Vec<_>>().join("|");
+        let alt = |v: &[&String]| {
+            v.iter()
+                .map(|s| regex::escape(s))
+                .collect::<Vec<_>>()
+                .join("|")
+        };
         let num = r"\d+(?:,\d{3})*(?:\.\d+)?";
         let (m_alt, c_alt) = (alt(&mult), alt(&cur));
         let price_pattern = format!(
@@ -257,11 +299,17 @@ impl<'o> Extractor<'o> {
         let price_re = compile(&rules_path, "price pattern", &price_pattern)?;
         let mut metrics: Vec<&String> = rules.clinical.metrics.keys().collect();
         metrics.sort_by_key(|m| std::cmp::Reverse(m.chars().count()));
-        let metric_alt = metrics.iter().map(|s| regex::escape(s)).collect::<Vec<_>>().join("|");
+        let metric_alt = metrics
+            .iter()
+            .map(|s| regex::escape(s))
+            .collect::<Vec<_>>()
+            .join("|");
         let clinical_re = compile(
             &rules_path,
             "clinical pattern",
-            &format!(r"(?P<metric>{metric_alt})(?:\s?\([^)]{{0,40}}\))?[^\d%。;,]{{0,8}}?(?P<a>\d+(?:\.\d+)?)\s?%?(?:\s?(?:-|~|—|–|至|到)\s?(?P<b>\d+(?:\.\d+)?))?\s?%"),
+            &format!(
+                r"(?P<metric>{metric_alt})(?:\s?\([^)]{{0,40}}\))?[^\d%。;,]{{0,8}}?(?P<a>\d+(?:\.\d+)?)\s?%?(?:\s?(?:-|~|—|–|至|到)\s?(?P<b>\d+(?:\.\d+)?))?\s?%"
+            ),
         )?;
         let number_re = Regex::new(r"^\s*(?P<a>\d+(?:\.\d+)?)\s*%?\s*(?:(?:-|~|—|–|至|到)\s*(?P<b>\d+(?:\.\d+)?)\s*%?)?\s*$").map_err(|e| Error::Other(e.to_string()))?;
         Ok(Extractor {
@@ -272,7 +320,8 @@ impl<'o> Extractor<'o> {
             discoveries,
             relations,
             skip_lines,
-            token: Regex::new(r"⟨[A-Za-z]+\.[A-Za-z]+:(\d+)⟩").map_err(|e| Error::Other(e.to_string()))?,
+            token: Regex::new(r"⟨[A-Za-z]+\.[A-Za-z]+:(\d+)⟩")
+                .map_err(|e| Error::Other(e.to_string()))?,
             negation_cues: cues,
             negation_exclude,
             names,
@@ -291,12 +340,19 @@ impl<'o> Extractor<'o> {
 
     /// Looks up a known entity by a name (normalised) within a top class.
     pub fn known_by_name(&self, top: &str, name: &str) -> Option<&str> {
-        self.names.get(&(top.to_string(), fold(name))).map(String::as_str)
+        self.names
+            .get(&(top.to_string(), fold(name)))
+            .map(String::as_str)
     }
 
     /// Segments and normalises a document's text.
     pub fn segment(&self, text: &str) -> (Vec<char>, Vec<Segment>) {
-        crate::normalize::segment(text, &self.ontology.rules.segmentation, &self.normalizer, &self.skip_lines)
+        crate::normalize::segment(
+            text,
+            &self.ontology.rules.segmentation,
+            &self.normalizer,
+            &self.skip_lines,
+        )
     }
 
     /// Extracts everything from one document.
@@ -311,7 +367,10 @@ impl<'o> Extractor<'o> {
             let mut found = per_segment[si].clone();
             self.discover(seg, &mut found, on_topic[si]);
             let compounds = self.compound(seg, &mut found);
-            for f in found.iter().chain(compounds.iter().flat_map(|c| c.parts.iter())) {
+            for f in found
+                .iter()
+                .chain(compounds.iter().flat_map(|c| c.parts.iter()))
+            {
                 let (s, e) = seg.norm.orig_range(f.start, f.end);
                 out.mentions.push(RawMention {
                     entity: f.key.clone(),
@@ -343,7 +402,14 @@ impl<'o> Extractor<'o> {
             self.name_facts(seg, &chars, &found, &mut out);
             match seg.kind {
                 SegmentKind::TableHeader { table } => {
-                    table_headers.insert(table, seg.norm.cells.iter().map(|&(a, b)| seg.norm.text[a..b].to_string()).collect());
+                    table_headers.insert(
+                        table,
+                        seg.norm
+                            .cells
+                            .iter()
+                            .map(|&(a, b)| seg.norm.text[a..b].to_string())
+                            .collect(),
+                    );
                 }
                 SegmentKind::TableRow { table } => {
                     let headers = table_headers.get(&table).cloned().unwrap_or_default();
@@ -354,7 +420,11 @@ impl<'o> Extractor<'o> {
                     self.quantities_in(seg, &chars, &found, &mut last_subject, &mut out);
                 }
             }
-            if let Some(f) = found.iter().rev().find(|f| self.ontology.rules.price.subject_classes.contains(&f.top)) {
+            if let Some(f) = found
+                .iter()
+                .rev()
+                .find(|f| self.ontology.rules.price.subject_classes.contains(&f.top))
+            {
                 last_subject = Some(f.key.clone());
             }
         }
@@ -411,12 +481,17 @@ impl<'o> Extractor<'o> {
     fn on_topic(&self, found: &[Vec<Found>], segments: &[Segment]) -> Vec<bool> {
         let anchors = &self.ontology.rules.topic.anchor_classes;
         let window = self.ontology.rules.topic.window;
-        let hit: Vec<bool> = found.iter().map(|f| f.iter().any(|m| anchors.contains(&m.top))).collect();
+        let hit: Vec<bool> = found
+            .iter()
+            .map(|f| f.iter().any(|m| anchors.contains(&m.top)))
+            .collect();
         (0..segments.len())
             .map(|i| {
                 let lo = i.saturating_sub(window);
                 let hi = (i + window + 1).min(segments.len());
-                (lo..hi).any(|j| hit[j] && segments[j].paragraph.abs_diff(segments[i].paragraph) <= window)
+                (lo..hi).any(|j| {
+                    hit[j] && segments[j].paragraph.abs_diff(segments[i].paragraph) <= window
+                })
             })
             .collect()
     }
@@ -430,11 +505,14 @@ impl<'o> Extractor<'o> {
                 continue;
             }
             for caps in d.regex.captures_iter(text) {
-                let m = caps.name("name").or_else(|| caps.get(0));
+                let m = caps.name("name").or_else(|| caps.name("name2")).or_else(|| caps.get(0));
                 let Some(m) = m else { continue };
                 let (mut s, e) = (m.start(), m.end());
                 // Cut at the last stop char.
-                if let Some((i, c)) = text[s..e].char_indices().filter(|(_, c)| d.stop.contains(c)).last() {
+                if let Some((i, c)) = text[s..e]
+                    .char_indices()
+                    .rfind(|(_, c)| d.stop.contains(c))
+                {
                     s += i + c.len_utf8();
                 }
                 let mut name = &text[s..e];
@@ -458,7 +536,10 @@ impl<'o> Extractor<'o> {
                 // Known entity with this name: use it.
                 let key = match self.known_by_name(&d.top, name) {
                     Some(id) => EntityKey::Known(id.to_string()),
-                    None => EntityKey::Discovered { class: d.class.clone(), name: name.to_string() },
+                    None => EntityKey::Discovered {
+                        class: d.class.clone(),
+                        name: name.to_string(),
+                    },
                 };
                 // Overlaps: a known mention of the same top class inside or over it wins;
                 // mentions of yielding classes (places) inside it give way.
@@ -471,7 +552,10 @@ impl<'o> Extractor<'o> {
                 let blocked = overlapping.iter().any(|&i| {
                     let f = &found[i];
                     let inside = f.start >= s && f.end <= e;
-                    let gives_way = inside && ((yielding.contains(&f.top) && f.top != d.top) || f.key == key || (d.extends_known && f.top == d.top && e - s > f.end - f.start));
+                    let gives_way = inside
+                        && ((yielding.contains(&f.top) && f.top != d.top)
+                            || f.key == key
+                            || (d.extends_known && f.top == d.top && e - s > f.end - f.start));
                     !gives_way
                 });
                 if blocked {
@@ -502,13 +586,22 @@ impl<'o> Extractor<'o> {
             let mut i = 0;
             while i + 1 < found.len() {
                 let (a, b) = (&found[i], &found[i + 1]);
-                let head_ok = rule.head_ids.is_empty() || matches!(&b.key, EntityKey::Known(id) if rule.head_ids.contains(id));
+                let head_ok = rule.head_ids.is_empty()
+                    || matches!(&b.key, EntityKey::Known(id) if rule.head_ids.contains(id));
                 let joiner = &text[a.end..b.start];
-                if a.top == rule.modifier && b.top == rule.head && head_ok && rule.joiners.iter().any(|j| j == joiner) {
+                if a.top == rule.modifier
+                    && b.top == rule.head
+                    && head_ok
+                    && rule.joiners.iter().any(|j| j == joiner)
+                {
                     let name = format!("{} {}", &text[a.start..a.end], &text[b.start..b.end]);
-                    let key = match self.known_by_name(self.ontology.top_class(&rule.class), &name) {
+                    let key = match self.known_by_name(self.ontology.top_class(&rule.class), &name)
+                    {
                         Some(id) => EntityKey::Known(id.to_string()),
-                        None => EntityKey::Discovered { class: rule.class.clone(), name },
+                        None => EntityKey::Discovered {
+                            class: rule.class.clone(),
+                            name,
+                        },
                     };
                     let compound = Found {
                         start: a.start,
@@ -520,7 +613,11 @@ impl<'o> Extractor<'o> {
                         confidence: 0.9,
                     };
                     let parts = vec![a.clone()];
-                    out.push(Compound { found: compound.clone(), parts, relation: Some(rule.relation.clone()) });
+                    out.push(Compound {
+                        found: compound.clone(),
+                        parts,
+                        relation: Some(rule.relation.clone()),
+                    });
                     found.splice(i..i + 2, [compound]);
                 }
                 i += 1;
@@ -536,11 +633,18 @@ impl<'o> Extractor<'o> {
             return;
         }
         for f in found {
-            let EntityKey::Known(id) = &f.key else { continue };
-            let Some(lex) = self.ontology.entities.get(id) else { continue };
+            let EntityKey::Known(id) = &f.key else {
+                continue;
+            };
+            let Some(lex) = self.ontology.entities.get(id) else {
+                continue;
+            };
             let surface = fold(&seg.norm.text[f.start..f.end]);
             for (p, o) in lex.facts.iter().filter(|(p, _)| props.contains(p)) {
-                let stated = self.names_of.get(o).is_some_and(|ns| ns.iter().any(|n| n.chars().count() >= 2 && surface.contains(n.as_str())));
+                let stated = self.names_of.get(o).is_some_and(|ns| {
+                    ns.iter()
+                        .any(|n| n.chars().count() >= 2 && surface.contains(n.as_str()))
+                });
                 if stated {
                     let (s, e) = seg.norm.orig_range(f.start, f.end);
                     out.assertions.push(RawAssertion {
@@ -587,7 +691,10 @@ impl<'o> Extractor<'o> {
     }
 
     fn tokens_in(&self, s: &str) -> Vec<usize> {
-        self.token.captures_iter(s).filter_map(|c| c.get(1).and_then(|m| m.as_str().parse().ok())).collect()
+        self.token
+            .captures_iter(s)
+            .filter_map(|c| c.get(1).and_then(|m| m.as_str().parse().ok()))
+            .collect()
     }
 
     /// Relation patterns over a prose segment.
@@ -599,15 +706,23 @@ impl<'o> Extractor<'o> {
         let vocab = &self.ontology.vocabulary;
         for rel in &self.relations {
             for caps in rel.regex.captures_iter(&sk) {
-                let (Some(sg), Some(og)) = (caps.name("s"), caps.name("o")) else { continue };
+                let (Some(sg), Some(og)) = (caps.name("s"), caps.name("o")) else {
+                    continue;
+                };
                 let whole = caps.get(0).map_or(0..0, |m| m.range());
-                let Some(prop) = vocab.properties.get(&rel.rule.property) else { continue };
+                let Some(prop) = vocab.properties.get(&rel.rule.property) else {
+                    continue;
+                };
                 if self.hedged(&sk, whole.start, whole.end) {
                     continue;
                 }
                 let negated = rel.rule.negatable && self.negated(&sk, whole.start, whole.end);
                 let relation = if negated {
-                    match vocab.properties.values().find(|p| p.negation_of.as_deref() == Some(prop.name.as_str())) {
+                    match vocab
+                        .properties
+                        .values()
+                        .find(|p| p.negation_of.as_deref() == Some(prop.name.as_str()))
+                    {
                         Some(neg) => neg.name.clone(),
                         None => continue,
                     }
@@ -619,14 +734,27 @@ impl<'o> Extractor<'o> {
                 for &si in &subjects {
                     for &oi in &objects {
                         let (s, o) = (&found[si], &found[oi]);
-                        if s.key == o.key || !self.fits(&s.top, &prop.domain) || !self.fits(&o.top, &prop.range) {
+                        if s.key == o.key
+                            || !self.fits(&s.top, &prop.domain)
+                            || !self.fits(&o.top, &prop.range)
+                        {
                             continue;
                         }
-                        let narrow = |classes: &[String], f: &Found| classes.is_empty() || classes.iter().any(|c| self.ontology.is_a(&f.class, c));
-                        if !narrow(&rel.rule.subject_classes, s) || !narrow(&rel.rule.object_classes, o) {
+                        let narrow = |classes: &[String], f: &Found| {
+                            classes.is_empty()
+                                || classes.iter().any(|c| self.ontology.is_a(&f.class, c))
+                        };
+                        if !narrow(&rel.rule.subject_classes, s)
+                            || !narrow(&rel.rule.object_classes, o)
+                        {
                             continue;
                         }
-                        let (a, b) = quote_span(seg, chars, map[whole.start], map[whole.end.min(map.len() - 1)]);
+                        let (a, b) = quote_span(
+                            seg,
+                            chars,
+                            map[whole.start],
+                            map[whole.end.min(map.len() - 1)],
+                        );
                         out.assertions.push(RawAssertion {
                             subject: s.key.clone(),
                             relation: relation.clone(),
@@ -645,7 +773,9 @@ impl<'o> Extractor<'o> {
     }
 
     fn fits(&self, top: &str, classes: &[String]) -> bool {
-        classes.iter().any(|c| self.ontology.is_a(top, c) || c == top)
+        classes
+            .iter()
+            .any(|c| self.ontology.is_a(top, c) || c == top)
     }
 
     /// A hedge (question, hypothesis, plan) inside the match or just before it.
@@ -676,7 +806,9 @@ impl<'o> Extractor<'o> {
                 let at = from + i;
                 let excluded = self.negation_exclude.iter().any(|x| {
                     x.contains(cue.as_str())
-                        && sk[floor_char(sk, at.saturating_sub(x.len()))..ceil_char(sk, (at + x.len()).min(sk.len()))].contains(x.as_str())
+                        && sk[floor_char(sk, at.saturating_sub(x.len()))
+                            ..ceil_char(sk, (at + x.len()).min(sk.len()))]
+                            .contains(x.as_str())
                 });
                 if !excluded {
                     return true;
@@ -687,7 +819,14 @@ impl<'o> Extractor<'o> {
     }
 
     /// Facts and clinical results from a table row, by column header.
-    fn table_row(&self, seg: &Segment, chars: &[char], found: &[Found], headers: &[String], out: &mut Extraction) {
+    fn table_row(
+        &self,
+        seg: &Segment,
+        chars: &[char],
+        found: &[Found],
+        headers: &[String],
+        out: &mut Extraction,
+    ) {
         let rules = &self.ontology.rules.table;
         let cells = &seg.norm.cells;
         if cells.is_empty() {
@@ -695,15 +834,23 @@ impl<'o> Extractor<'o> {
         }
         let in_cell = |f: &Found, c: usize| f.start >= cells[c].0 && f.end <= cells[c].1;
         // The row subject: the first mention of a subject class in the first cell.
-        let Some(subject) = found.iter().find(|f| in_cell(f, 0) && rules.subject_classes.contains(&f.top)) else {
+        let Some(subject) = found
+            .iter()
+            .find(|f| in_cell(f, 0) && rules.subject_classes.contains(&f.top))
+        else {
             return;
         };
         let (rs, re) = (seg.start, seg.end);
         let quote: String = chars[rs..re].iter().collect();
         let vocab = &self.ontology.vocabulary;
         let push = |rel: &str, object: &Found, rule: &str, out: &mut Extraction| {
-            let Some(prop) = vocab.properties.get(rel) else { return };
-            if !self.fits(&subject.top, &prop.domain) || !self.fits(&object.top, &prop.range) || subject.key == object.key {
+            let Some(prop) = vocab.properties.get(rel) else {
+                return;
+            };
+            if !self.fits(&subject.top, &prop.domain)
+                || !self.fits(&object.top, &prop.range)
+                || subject.key == object.key
+            {
                 return;
             }
             out.assertions.push(RawAssertion {
@@ -721,19 +868,29 @@ impl<'o> Extractor<'o> {
         // Bracketed entity right after the subject in the first cell: "Kymriah（诺华）".
         if let Some(rel) = &rules.bracket_relation {
             let text = &seg.norm.text;
-            for f in found.iter().filter(|f| in_cell(f, 0) && f.start > subject.end) {
+            for f in found
+                .iter()
+                .filter(|f| in_cell(f, 0) && f.start > subject.end)
+            {
                 let between = &text[subject.end..f.start];
                 if between.trim() == "(" {
                     push(rel, f, "table:bracket", out);
                 }
             }
         }
-        let indication = found.iter().find(|f| f.top == "Disease" && !in_cell(f, 0)).map(|f| f.key.clone());
+        let indication = found
+            .iter()
+            .find(|f| f.top == "Disease" && !in_cell(f, 0))
+            .map(|f| f.key.clone());
         for (ci, header) in headers.iter().enumerate().skip(1) {
             if ci >= cells.len() {
                 break;
             }
-            let h: String = fold(header).replace("(%)", "").replace('%', "").split_whitespace().collect();
+            let h: String = fold(header)
+                .replace("(%)", "")
+                .replace('%', "")
+                .split_whitespace()
+                .collect();
             let matches_header = |x: &String| {
                 let x = fold(x);
                 if h == x {
@@ -744,7 +901,13 @@ impl<'o> Extractor<'o> {
                 }
                 h.starts_with(&x) && !h[x.len()..].starts_with(|c: char| c.is_ascii_alphabetic())
             };
-            let Some(col) = rules.columns.iter().find(|c| c.headers.iter().any(matches_header)) else { continue };
+            let Some(col) = rules
+                .columns
+                .iter()
+                .find(|c| c.headers.iter().any(matches_header))
+            else {
+                continue;
+            };
             if let Some(rel) = &col.property {
                 for f in found.iter().filter(|f| in_cell(f, ci)) {
                     push(rel, f, "table:column", out);
@@ -774,7 +937,14 @@ impl<'o> Extractor<'o> {
     }
 
     /// Prices and clinical rates in a prose segment.
-    fn quantities_in(&self, seg: &Segment, chars: &[char], found: &[Found], last_subject: &mut Option<EntityKey>, out: &mut Extraction) {
+    fn quantities_in(
+        &self,
+        seg: &Segment,
+        chars: &[char],
+        found: &[Found],
+        last_subject: &mut Option<EntityKey>,
+        out: &mut Extraction,
+    ) {
         let text = &seg.norm.text;
         let pr = &self.ontology.rules.price;
         let subject_for = |at: usize, classes: &[String]| -> Option<EntityKey> {
@@ -797,14 +967,30 @@ impl<'o> Extractor<'o> {
             let cur = caps.name("cur").map(|m| m.as_str());
             let am = caps.name("am").map(|m| m.as_str());
             // Needs a currency word, or a multiplier with a currency word right after.
-            let Some(cur_word) = cur.or(pre) else { continue };
-            let Some(code) = lookup_ci(&pr.currencies, cur_word) else { continue };
-            let factor = |m: Option<&str>| m.and_then(|m| lookup_ci(&pr.multipliers, m)).and_then(|f| f.parse::<Decimal>().ok()).unwrap_or(Decimal::ONE);
+            let Some(cur_word) = cur.or(pre) else {
+                continue;
+            };
+            let Some(code) = lookup_ci(&pr.currencies, cur_word) else {
+                continue;
+            };
+            let factor = |m: Option<&str>| {
+                m.and_then(|m| lookup_ci(&pr.multipliers, m))
+                    .and_then(|f| f.parse::<Decimal>().ok())
+                    .unwrap_or(Decimal::ONE)
+            };
             let parse = |s: &str| s.replace(',', "").parse::<Decimal>().ok();
-            let Some(a) = caps.name("a").and_then(|m| parse(m.as_str())) else { continue };
+            let Some(a) = caps.name("a").and_then(|m| parse(m.as_str())) else {
+                continue;
+            };
             let b = caps.name("b").and_then(|m| parse(m.as_str()));
             let bm = caps.name("bm").map(|m| m.as_str()).or(am);
-            let a_factor = if am.is_some() { factor(am) } else if b.is_some() { factor(bm) } else { Decimal::ONE };
+            let a_factor = if am.is_some() {
+                factor(am)
+            } else if b.is_some() {
+                factor(bm)
+            } else {
+                Decimal::ONE
+            };
             let a_val = a * a_factor;
             let b_val = b.map(|b| b * factor(bm));
             let amount_probe = b_val.unwrap_or(a_val);
@@ -816,7 +1002,13 @@ impl<'o> Extractor<'o> {
             let ctx_end = ceil_char(text, (whole.end + 16).min(text.len()));
             let before = &text[ctx_start..whole.start];
             let after = &text[whole.end..ctx_end];
-            if pr.exclude_context.iter().any(|w| before.ends_with(w.as_str()) || before.contains(w.as_str()) && before.rfind(w.as_str()).is_some_and(|p| whole.start - (ctx_start + p) <= 9)) {
+            if pr.exclude_context.iter().any(|w| {
+                before.ends_with(w.as_str())
+                    || before.contains(w.as_str())
+                        && before
+                            .rfind(w.as_str())
+                            .is_some_and(|p| whole.start - (ctx_start + p) <= 9)
+            }) {
                 continue;
             }
             let unit = pr
@@ -829,11 +1021,19 @@ impl<'o> Extractor<'o> {
             let qualifier = pr
                 .qualifiers
                 .iter()
-                .filter(|(k, _)| before.ends_with(k.as_str()) || before.trim_end().ends_with(k.as_str()) || before.contains(k.as_str()) && before.rfind(k.as_str()).is_some_and(|p| whole.start - (ctx_start + p) <= k.len() + 4))
+                .filter(|(k, _)| {
+                    before.ends_with(k.as_str())
+                        || before.trim_end().ends_with(k.as_str())
+                        || before.contains(k.as_str())
+                            && before
+                                .rfind(k.as_str())
+                                .is_some_and(|p| whole.start - (ctx_start + p) <= k.len() + 4)
+                })
                 .max_by_key(|(k, _)| k.len())
                 .map(|(_, v)| v.clone())
                 .unwrap_or_default();
-            let subject = subject_for(whole.start, &pr.subject_classes).or_else(|| last_subject.clone());
+            let subject =
+                subject_for(whole.start, &pr.subject_classes).or_else(|| last_subject.clone());
             let Some(subject) = subject else { continue };
             let (s, e) = quote_span(seg, chars, whole.start, whole.end);
             out.prices.push(RawPrice {
@@ -852,11 +1052,27 @@ impl<'o> Extractor<'o> {
         let cr = &self.ontology.rules.clinical;
         for caps in self.clinical_re.captures_iter(text) {
             let whole = caps.get(0).map_or(0..0, |m| m.range());
-            let Some(metric) = caps.name("metric").and_then(|m| lookup_ci(&cr.metrics, m.as_str())) else { continue };
-            let a = caps.name("a").and_then(|m| m.as_str().parse::<Decimal>().ok());
-            let b = caps.name("b").and_then(|m| m.as_str().parse::<Decimal>().ok());
-            let Some(product) = subject_for(whole.start, &cr.subject_classes).or_else(|| last_subject.clone()) else { continue };
-            let indication = found.iter().find(|f| f.top == "Disease").map(|f| f.key.clone());
+            let Some(metric) = caps
+                .name("metric")
+                .and_then(|m| lookup_ci(&cr.metrics, m.as_str()))
+            else {
+                continue;
+            };
+            let a = caps
+                .name("a")
+                .and_then(|m| m.as_str().parse::<Decimal>().ok());
+            let b = caps
+                .name("b")
+                .and_then(|m| m.as_str().parse::<Decimal>().ok());
+            let Some(product) =
+                subject_for(whole.start, &cr.subject_classes).or_else(|| last_subject.clone())
+            else {
+                continue;
+            };
+            let indication = found
+                .iter()
+                .find(|f| f.top == "Disease")
+                .map(|f| f.key.clone());
             let (s, e) = quote_span(seg, chars, whole.start, whole.end);
             out.clinical.push(RawClinical {
                 product,
@@ -875,7 +1091,11 @@ impl<'o> Extractor<'o> {
 
 fn lookup_ci<'a>(map: &'a BTreeMap<String, String>, key: &str) -> Option<&'a str> {
     map.get(key)
-        .or_else(|| map.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v))
+        .or_else(|| {
+            map.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                .map(|(_, v)| v)
+        })
         .map(String::as_str)
 }
 
@@ -944,15 +1164,29 @@ fn dedup_assertions(v: &mut Vec<RawAssertion>) {
             .cmp(&(&b.subject, &b.relation, &b.object, b.start, b.end))
             .then(b.confidence.total_cmp(&a.confidence))
     });
-    v.dedup_by(|b, a| a.subject == b.subject && a.relation == b.relation && a.object == b.object && a.start == b.start && a.end == b.end);
+    v.dedup_by(|b, a| {
+        a.subject == b.subject
+            && a.relation == b.relation
+            && a.object == b.object
+            && a.start == b.start
+            && a.end == b.end
+    });
 }
 
 /// Expands `{S:Class|Class}`, `{O+:Class}` and `{NAME}` macros of a relation pattern.
-pub fn expand_macros(pattern: &str, macros: &BTreeMap<String, String>, ontology: &Ontology) -> std::result::Result<String, String> {
-    let re = Regex::new(r"\{([SO])(\+?):([A-Za-z|]+)\}|\{([A-Z_]+)\}").map_err(|e| e.to_string())?;
+pub fn expand_macros(
+    pattern: &str,
+    macros: &BTreeMap<String, String>,
+    ontology: &Ontology,
+) -> std::result::Result<String, String> {
+    let re =
+        Regex::new(r"\{([SO])(\+?):([A-Za-z|]+)\}|\{([A-Z_]+)\}").map_err(|e| e.to_string())?;
     let mut out = String::new();
     let mut last = 0;
-    let sep = macros.get("LIST_SEP").cloned().unwrap_or_else(|| "(?:、|,|和|及|与|以及|或|/|and|or)".into());
+    let sep = macros
+        .get("LIST_SEP")
+        .cloned()
+        .unwrap_or_else(|| "(?:、|,|和|及|与|以及|或|/|and|or)".into());
     for caps in re.captures_iter(pattern) {
         let m = caps.get(0).ok_or("bad macro")?;
         out.push_str(&pattern[last..m.start()]);
@@ -979,7 +1213,9 @@ pub fn expand_macros(pattern: &str, macros: &BTreeMap<String, String>, ontology:
             }
         } else {
             let name = caps.get(4).map_or("", |x| x.as_str());
-            let body = macros.get(name).ok_or_else(|| format!("unknown macro {{{name}}}"))?;
+            let body = macros
+                .get(name)
+                .ok_or_else(|| format!("unknown macro {{{name}}}"))?;
             out.push_str(body);
         }
         last = m.end();

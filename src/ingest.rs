@@ -24,12 +24,17 @@ pub struct SourceDoc {
     pub text: String,
 }
 
+/// Files to read (corpus root, file) and files skipped (path, reason).
+pub type FileList = (Vec<(PathBuf, PathBuf)>, Vec<(String, String)>);
+
 /// Extensions read as documents.
 const TEXT_EXTENSIONS: &[&str] = &["txt", "md", "markdown", "html", "htm", "text"];
 
 /// Lists the document files under `paths` (recursively), sorted, with the root each belongs to.
 /// Files named README (any extension) and hidden files are not documents.
-pub fn collect_files(paths: &[PathBuf]) -> Result<(Vec<(PathBuf, PathBuf)>, Vec<(String, String)>)> {
+pub fn collect_files(
+    paths: &[PathBuf],
+) -> Result<FileList> {
     let mut files = Vec::new();
     let mut skipped = Vec::new();
     for root in paths {
@@ -56,7 +61,10 @@ pub fn collect_files(paths: &[PathBuf]) -> Result<(Vec<(PathBuf, PathBuf)>, Vec<
                 } else if is_text_name(&path) {
                     files.push((root.clone(), path));
                 } else {
-                    skipped.push((path.display().to_string(), "not a text document (extension)".to_string()));
+                    skipped.push((
+                        path.display().to_string(),
+                        "not a text document (extension)".to_string(),
+                    ));
                 }
             }
         }
@@ -97,12 +105,20 @@ pub fn decode(bytes: &[u8]) -> std::result::Result<(String, &'static str, usize)
     }
     if let Some((enc, bom_len)) = encoding_rs::Encoding::for_bom(bytes) {
         let (text, had_errors) = enc.decode_without_bom_handling(&bytes[bom_len..]);
-        let replaced = if had_errors { count_replacements(&text) } else { 0 };
+        let replaced = if had_errors {
+            count_replacements(&text)
+        } else {
+            0
+        };
         return Ok((text.into_owned(), enc.name(), replaced));
     }
     if let Some(enc) = sniff_utf16(bytes) {
         let (text, had_errors) = enc.decode_without_bom_handling(bytes);
-        let replaced = if had_errors { count_replacements(&text) } else { 0 };
+        let replaced = if had_errors {
+            count_replacements(&text)
+        } else {
+            0
+        };
         return Ok((text.into_owned(), enc.name(), replaced));
     }
     if looks_binary(bytes) {
@@ -115,7 +131,11 @@ pub fn decode(bytes: &[u8]) -> std::result::Result<(String, &'static str, usize)
     detector.feed(bytes, true);
     let enc = detector.guess(None, chardetng::Utf8Detection::Allow);
     let (text, had_errors) = enc.decode_without_bom_handling(bytes);
-    let replaced = if had_errors { count_replacements(&text) } else { 0 };
+    let replaced = if had_errors {
+        count_replacements(&text)
+    } else {
+        0
+    };
     Ok((text.into_owned(), enc.name(), replaced))
 }
 
@@ -125,7 +145,7 @@ fn count_replacements(text: &str) -> usize {
 
 /// UTF-16 without BOM: many NUL bytes at one parity.
 fn sniff_utf16(bytes: &[u8]) -> Option<&'static encoding_rs::Encoding> {
-    if bytes.len() < 4 || bytes.len() % 2 != 0 {
+    if bytes.len() < 4 || !bytes.len().is_multiple_of(2) {
         return None;
     }
     let sample = &bytes[..bytes.len().min(4096)];
@@ -151,7 +171,15 @@ fn sniff_utf16(bytes: &[u8]) -> Option<&'static encoding_rs::Encoding> {
 
 /// Binary: NUL bytes or many control bytes in the first 8 KiB, or a known image/archive magic.
 fn looks_binary(bytes: &[u8]) -> bool {
-    const MAGIC: &[&[u8]] = &[b"\x89PNG", b"GIF8", b"\xFF\xD8\xFF", b"PK\x03\x04", b"%PDF", b"\x1F\x8B", b"\x7FELF"];
+    const MAGIC: &[&[u8]] = &[
+        b"\x89PNG",
+        b"GIF8",
+        b"\xFF\xD8\xFF",
+        b"PK\x03\x04",
+        b"%PDF",
+        b"\x1F\x8B",
+        b"\x7FELF",
+    ];
     if MAGIC.iter().any(|m| bytes.starts_with(m)) {
         return true;
     }
@@ -173,21 +201,36 @@ pub fn strip_html(text: &str) -> String {
     while i < bytes.len() {
         let rest = &lower[i..];
         if rest.starts_with("<script") || rest.starts_with("<style") {
-            let close = if rest.starts_with("<script") { "</script>" } else { "</style>" };
-            let end = rest.find(close).map(|p| i + p + close.len()).unwrap_or(bytes.len());
+            let close = if rest.starts_with("<script") {
+                "</script>"
+            } else {
+                "</style>"
+            };
+            let end = rest
+                .find(close)
+                .map(|p| i + p + close.len())
+                .unwrap_or(bytes.len());
             blank(&text[i..end], &mut out);
             i = end;
         } else if rest.starts_with("<!--") {
             let end = rest.find("-->").map(|p| i + p + 3).unwrap_or(bytes.len());
             blank(&text[i..end], &mut out);
             i = end;
-        } else if bytes[i] == b'<' && rest[1..].starts_with(|c: char| c.is_ascii_alphabetic() || c == '/' || c == '!') {
+        } else if bytes[i] == b'<'
+            && rest[1..].starts_with(|c: char| c.is_ascii_alphabetic() || c == '/' || c == '!')
+        {
             let end = rest.find('>').map(|p| i + p + 1).unwrap_or(bytes.len());
             // Block-level tags end a line: keep one newline so that segmentation sees it.
             let tag = &rest[1..(end - i).min(rest.len())];
-            let block = ["p", "/p", "br", "div", "/div", "li", "h1", "h2", "h3", "h4", "tr", "/tr", "td", "th", "table"]
-                .iter()
-                .any(|t| tag.starts_with(t) && tag[t.len()..].starts_with(|c: char| !c.is_ascii_alphanumeric()));
+            let block = [
+                "p", "/p", "br", "div", "/div", "li", "h1", "h2", "h3", "h4", "tr", "/tr", "td",
+                "th", "table",
+            ]
+            .iter()
+            .any(|t| {
+                tag.starts_with(t)
+                    && tag[t.len()..].starts_with(|c: char| !c.is_ascii_alphanumeric())
+            });
             let piece = &text[i..end];
             let n = piece.chars().count();
             if block && n > 0 {
@@ -256,7 +299,11 @@ pub fn read_document(root: &Path, path: &Path) -> Result<std::result::Result<Sou
         Err(Skip::Binary) => return Ok(Err("binary file, not text".into())),
         Err(Skip::Empty) => return Ok(Err("empty file".into())),
     };
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
     if ext == "html" || ext == "htm" {
         text = strip_html(&text);
     }
@@ -270,7 +317,11 @@ pub fn read_document(root: &Path, path: &Path) -> Result<std::result::Result<Sou
         .collect();
     let info = DocumentInfo {
         id: document_id(root, path),
-        path: path.strip_prefix(root).unwrap_or(path).to_string_lossy().replace('\\', "/"),
+        path: path
+            .strip_prefix(root)
+            .unwrap_or(path)
+            .to_string_lossy()
+            .replace('\\', "/"),
         encoding: encoding.to_string(),
         chars: text.chars().count(),
         sha256: sha,

@@ -31,8 +31,9 @@ const MULTI: u32 = u32::MAX;
 impl Normalizer {
     /// Builds the tables (a few milliseconds).
     pub fn new() -> Result<Normalizer> {
-        let opencc = ferrous_opencc::OpenCC::from_config(ferrous_opencc::config::BuiltinConfig::T2s)
-            .map_err(|e| Error::Other(format!("loading OpenCC t2s tables: {e}")))?;
+        let opencc =
+            ferrous_opencc::OpenCC::from_config(ferrous_opencc::config::BuiltinConfig::T2s)
+                .map_err(|e| Error::Other(format!("loading OpenCC t2s tables: {e}")))?;
         // Convert every Han char on its own line so that phrase rules cannot join neighbours.
         let han: Vec<char> = (0x3400u32..=0x4DBF)
             .chain(0x4E00..=0x9FFF)
@@ -74,7 +75,10 @@ impl Normalizer {
                 (None, _) => table[cp as usize] = cp,
                 _ => {
                     table[cp as usize] = MULTI;
-                    let s: String = n.chars().map(|x| t2s.get(&x).copied().unwrap_or(x)).collect();
+                    let s: String = n
+                        .chars()
+                        .map(|x| t2s.get(&x).copied().unwrap_or(x))
+                        .collect();
                     multi.insert(cp, s);
                 }
             }
@@ -277,14 +281,23 @@ pub struct Segment {
 }
 
 /// Splits `text` into segments and normalises each.
-pub fn segment(text: &str, rules: &SegmentationRules, n: &Normalizer, skip: &[regex::Regex]) -> (Vec<char>, Vec<Segment>) {
+pub fn segment(
+    text: &str,
+    rules: &SegmentationRules,
+    n: &Normalizer,
+    skip: &[regex::Regex],
+) -> (Vec<char>, Vec<Segment>) {
     let chars: Vec<char> = text.chars().collect();
     // Lines as original char ranges (without the newline).
     let mut lines: Vec<(usize, usize)> = Vec::new();
     let mut s = 0;
     for (i, &c) in chars.iter().enumerate() {
         if c == '\n' {
-            let e = if i > s && chars[i - 1] == '\r' { i - 1 } else { i };
+            let e = if i > s && chars[i - 1] == '\r' {
+                i - 1
+            } else {
+                i
+            };
             lines.push((s, e));
             s = i + 1;
         }
@@ -363,7 +376,10 @@ pub fn segment(text: &str, rules: &SegmentationRules, n: &Normalizer, skip: &[re
                     paragraph += 1;
                     in_table = true;
                     // A header only when another row follows.
-                    let next_row = kinds[i + 1..].iter().find(|k| **k != L::MdSep).is_some_and(|k| matches!(k, L::Row(_)));
+                    let next_row = kinds[i + 1..]
+                        .iter()
+                        .find(|k| **k != L::MdSep)
+                        .is_some_and(|k| matches!(k, L::Row(_)));
                     if next_row {
                         SegmentKind::TableHeader { table }
                     } else {
@@ -432,7 +448,15 @@ fn split_cells(chars: &[char], start: usize, end: usize, sep: char) -> Vec<(usiz
     cells
 }
 
-fn split_sentences(chars: &[char], start: usize, end: usize, rules: &SegmentationRules, n: &Normalizer, paragraph: usize, out: &mut Vec<Segment>) {
+fn split_sentences(
+    chars: &[char],
+    start: usize,
+    end: usize,
+    rules: &SegmentationRules,
+    n: &Normalizer,
+    paragraph: usize,
+    out: &mut Vec<Segment>,
+) {
     let enders: Vec<char> = rules.sentence_end.chars().collect();
     let closers = ['”', '’', '」', '』', ')', '）', '"', '\''];
     let mut s = start;
@@ -450,7 +474,10 @@ fn split_sentences(chars: &[char], start: usize, end: usize, rules: &Segmentatio
             && chars[i + 1].is_whitespace()
             && i > start
             && chars[i - 1].is_ascii_lowercase()
-            && chars[i + 1..end].iter().find(|c| !c.is_whitespace()).is_some_and(|c| c.is_uppercase() || is_han(*c));
+            && chars[i + 1..end]
+                .iter()
+                .find(|c| !c.is_whitespace())
+                .is_some_and(|c| c.is_uppercase() || is_han(*c));
         let long_clause = depth > 0 && i - s > 400;
         if (enders.contains(&c) && (depth == 0 || long_clause)) || english_stop {
             let mut e = i + 1;
@@ -468,7 +495,14 @@ fn split_sentences(chars: &[char], start: usize, end: usize, rules: &Segmentatio
     push_sentence(chars, s, end, n, paragraph, out);
 }
 
-fn push_sentence(chars: &[char], mut s: usize, mut e: usize, n: &Normalizer, paragraph: usize, out: &mut Vec<Segment>) {
+fn push_sentence(
+    chars: &[char],
+    mut s: usize,
+    mut e: usize,
+    n: &Normalizer,
+    paragraph: usize,
+    out: &mut Vec<Segment>,
+) {
     while s < e && chars[s].is_whitespace() {
         s += 1;
     }

@@ -399,7 +399,11 @@ impl Ontology {
         let mut entities: BTreeMap<String, LexEntity> = BTreeMap::new();
         for path in &lexicon_files {
             let bytes = read(path)?;
-            hasher.update(path.file_name().map(|n| n.as_encoded_bytes()).unwrap_or(b""));
+            hasher.update(
+                path.file_name()
+                    .map(|n| n.as_encoded_bytes())
+                    .unwrap_or(b""),
+            );
             hasher.update(&bytes);
             let triples = parse_turtle(path, &bytes)?;
             add_lexicon(&triples, path, &vocabulary, &mut entities, &mut issues);
@@ -412,7 +416,8 @@ impl Ontology {
             message: "not valid UTF-8".into(),
         })?;
         hasher.update(rules_text.as_bytes());
-        let rules: Rules = toml::from_str(&rules_text).map_err(|e| toml_error(&rules_path, &rules_text, &e))?;
+        let rules: Rules =
+            toml::from_str(&rules_text).map_err(|e| toml_error(&rules_path, &rules_text, &e))?;
         check_rules(&rules, &vocabulary, &rules_path, &mut issues);
         issues.sort();
         issues.dedup();
@@ -438,7 +443,12 @@ impl Ontology {
             if current == ancestor {
                 return true;
             }
-            match self.vocabulary.classes.get(current).and_then(|c| c.parent.as_deref()) {
+            match self
+                .vocabulary
+                .classes
+                .get(current)
+                .and_then(|c| c.parent.as_deref())
+            {
                 Some(p) => current = p,
                 None => return false,
             }
@@ -567,8 +577,12 @@ fn build_vocabulary(triples: &[Triple], path: &Path, issues: &mut Vec<Issue>) ->
                     }
                 }
                 _ => match local(p) {
-                    Some("negationOf") => prop.negation_of = object_iri(t).and_then(local).map(Into::into),
-                    Some("functional") => prop.functional = object_literal(t).is_some_and(|l| l.0 == "true"),
+                    Some("negationOf") => {
+                        prop.negation_of = object_iri(t).and_then(local).map(Into::into)
+                    }
+                    Some("functional") => {
+                        prop.functional = object_literal(t).is_some_and(|l| l.0 == "true")
+                    }
                     _ => {}
                 },
             }
@@ -595,7 +609,10 @@ fn build_vocabulary(triples: &[Triple], path: &Path, issues: &mut Vec<Issue>) ->
             }
         }
     }
-    Vocabulary { classes, properties }
+    Vocabulary {
+        classes,
+        properties,
+    }
 }
 
 fn set_label(en: &mut String, zh: &mut String, t: &Triple) {
@@ -640,7 +657,9 @@ fn add_lexicon(
         if !s.starts_with(&expected_prefix) {
             issues.push(Issue {
                 file: file.clone(),
-                message: format!("{s}: id should start with {expected_prefix} for class ckg:{class}"),
+                message: format!(
+                    "{s}: id should start with {expected_prefix} for class ckg:{class}"
+                ),
             });
         }
         if entities.contains_key(s) || declared.contains_key(s) {
@@ -711,7 +730,11 @@ fn add_lexicon(
                     continue;
                 }
                 let value = match &t.object {
-                    Term::NamedNode(n) => n.as_str().strip_prefix(ID_NS).unwrap_or(n.as_str()).to_string(),
+                    Term::NamedNode(n) => n
+                        .as_str()
+                        .strip_prefix(ID_NS)
+                        .unwrap_or(n.as_str())
+                        .to_string(),
                     Term::Literal(l) => l.value().to_string(),
                     _ => continue,
                 };
@@ -755,15 +778,26 @@ fn check_aliases(entities: &BTreeMap<String, LexEntity>, issues: &mut Vec<Issue>
 
 fn check_rules(rules: &Rules, vocabulary: &Vocabulary, path: &Path, issues: &mut Vec<Issue>) {
     let file = path.display().to_string();
-    let mut issue = |m: String| issues.push(Issue { file: file.clone(), message: m });
+    let mut issue = |m: String| {
+        issues.push(Issue {
+            file: file.clone(),
+            message: m,
+        })
+    };
     for r in &rules.relations {
         if !vocabulary.properties.contains_key(&r.property) {
-            issue(format!("relation rule {}: unknown property {}", r.name, r.property));
+            issue(format!(
+                "relation rule {}: unknown property {}",
+                r.name, r.property
+            ));
         }
     }
     for r in &rules.discoveries {
         if !vocabulary.classes.contains_key(&r.class) {
-            issue(format!("discovery rule {}: unknown class {}", r.name, r.class));
+            issue(format!(
+                "discovery rule {}: unknown class {}",
+                r.name, r.class
+            ));
         }
     }
     for c in &rules.compounds {
@@ -773,7 +807,10 @@ fn check_rules(rules: &Rules, vocabulary: &Vocabulary, path: &Path, issues: &mut
             }
         }
         if !vocabulary.properties.contains_key(&c.relation) {
-            issue(format!("compound rule {}: unknown property {}", c.name, c.relation));
+            issue(format!(
+                "compound rule {}: unknown property {}",
+                c.name, c.relation
+            ));
         }
     }
 }

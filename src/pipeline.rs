@@ -46,19 +46,21 @@ pub struct BuildReport {
 /// Reads and extracts every document of the corpus (in parallel), in path order.
 pub fn extract_corpus(inputs: &[PathBuf], ex: &Extractor) -> Result<(Vec<Extraction>, BuildStats)> {
     let (files, mut skipped) = crate::ingest::collect_files(inputs)?;
-    let results: Vec<Result<std::result::Result<(Extraction, u64, usize), (String, String)>>> = files
-        .par_iter()
-        .map(|(root, path)| {
-            let bytes = fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-            Ok(match crate::ingest::read_document(root, path)? {
-                Ok(doc) => {
-                    let replaced = doc.info.replaced;
-                    Ok((ex.extract(doc.info, &doc.text), bytes, replaced))
-                }
-                Err(reason) => Err((path.display().to_string(), reason)),
+    type Read = std::result::Result<(Extraction, u64, usize), (String, String)>;
+    let results: Vec<Result<Read>> =
+        files
+            .par_iter()
+            .map(|(root, path)| {
+                let bytes = fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+                Ok(match crate::ingest::read_document(root, path)? {
+                    Ok(doc) => {
+                        let replaced = doc.info.replaced;
+                        Ok((ex.extract(doc.info, &doc.text), bytes, replaced))
+                    }
+                    Err(reason) => Err((path.display().to_string(), reason)),
+                })
             })
-        })
-        .collect();
+            .collect();
     let mut stats = BuildStats::default();
     let mut extractions = Vec::new();
     let mut seen_ids = std::collections::BTreeSet::new();
@@ -67,7 +69,10 @@ pub fn extract_corpus(inputs: &[PathBuf], ex: &Extractor) -> Result<(Vec<Extract
             Ok((ext, bytes, replaced)) => {
                 let id = ext.doc.as_ref().map(|d| d.id.clone()).unwrap_or_default();
                 if !seen_ids.insert(id.clone()) {
-                    skipped.push((id, "another file has the same document id (same name, other extension)".into()));
+                    skipped.push((
+                        id,
+                        "another file has the same document id (same name, other extension)".into(),
+                    ));
                     continue;
                 }
                 stats.files_read += 1;
@@ -95,14 +100,20 @@ struct Lock(PathBuf);
 
 impl Lock {
     fn acquire(path: PathBuf) -> Result<Lock> {
-        match fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+        match fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
             Ok(mut f) => {
                 let _ = writeln!(f, "{}", std::process::id());
                 Ok(Lock(path))
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                 // A lock left by a killed build: take it over if its process is gone.
-                let pid = fs::read_to_string(&path).ok().and_then(|s| s.trim().parse::<u32>().ok());
+                let pid = fs::read_to_string(&path)
+                    .ok()
+                    .and_then(|s| s.trim().parse::<u32>().ok());
                 let alive = pid.is_some_and(|p| Path::new(&format!("/proc/{p}")).exists());
                 if alive {
                     Err(Error::Other(format!(
@@ -111,7 +122,8 @@ impl Lock {
                         pid.unwrap_or(0)
                     )))
                 } else {
-                    fs::write(&path, format!("{}\n", std::process::id())).map_err(|e| Error::io(&path, e))?;
+                    fs::write(&path, format!("{}\n", std::process::id()))
+                        .map_err(|e| Error::io(&path, e))?;
                     Ok(Lock(path))
                 }
             }
@@ -128,9 +140,15 @@ impl Drop for Lock {
 
 /// Writes into a fresh sibling directory, then swaps it in place of `dir`.
 fn replace_dir(dir: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
-    let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-    let name = dir.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "out".into());
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_else(|| "out".into());
     let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
     let old = parent.join(format!(".{name}.old-{}", std::process::id()));
     if tmp.exists() {
@@ -164,7 +182,10 @@ fn replace_dir(dir: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()
 fn copy_recursively(from: &Path, to: &Path) -> Result<()> {
     if from.is_dir() {
         fs::create_dir_all(to).map_err(|e| Error::io(to, e))?;
-        for entry in fs::read_dir(from).map_err(|e| Error::io(from, e))?.flatten() {
+        for entry in fs::read_dir(from)
+            .map_err(|e| Error::io(from, e))?
+            .flatten()
+        {
             copy_recursively(&entry.path(), &to.join(entry.file_name()))?;
         }
     } else {
@@ -179,20 +200,32 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
     let ontology = Ontology::load(&opts.ontology)?;
     let mut report = BuildReport::default();
     for issue in &ontology.issues {
-        report.warnings.push(format!("{}: {}", issue.file, issue.message));
+        report
+            .warnings
+            .push(format!("{}: {}", issue.file, issue.message));
     }
     if opts.strict && !ontology.issues.is_empty() {
         return Err(Error::Config {
             path: opts.ontology.clone(),
-            message: format!("{} problem(s) in the ontology (--strict); run `cellkg check`", ontology.issues.len()),
+            message: format!(
+                "{} problem(s) in the ontology (--strict); run `cellkg check`",
+                ontology.issues.len()
+            ),
         });
     }
     for input in &opts.inputs {
         if !input.exists() {
-            return Err(Error::NotFound(format!("{}: no such file or directory", input.display())));
+            return Err(Error::NotFound(format!(
+                "{}: no such file or directory",
+                input.display()
+            )));
         }
     }
-    let store_parent = opts.store.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let store_parent = opts
+        .store
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     fs::create_dir_all(store_parent).map_err(|e| Error::io(store_parent, e))?;
     let _lock = Lock::acquire(store_parent.join(".cellkg-build.lock"))?;
 
@@ -217,7 +250,8 @@ pub fn save_graph(kg: &KnowledgeGraph, store: &oxigraph::store::Store, dir: &Pat
     let path = dir.join("graph.json");
     let f = fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
     let mut w = std::io::BufWriter::new(f);
-    serde_json::to_writer(&mut w, kg).map_err(|e| Error::Other(format!("{}: {e}", path.display())))?;
+    serde_json::to_writer(&mut w, kg)
+        .map_err(|e| Error::Other(format!("{}: {e}", path.display())))?;
     w.flush().map_err(|e| Error::io(&path, e))?;
     let nq = dir.join("store.nq");
     let f = fs::File::create(&nq).map_err(|e| Error::io(&nq, e))?;
@@ -229,19 +263,30 @@ pub fn load_graph(store_dir: &Path) -> Result<KnowledgeGraph> {
     let path = store_dir.join("graph.json");
     let bytes = fs::read(&path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
-            Error::NotFound(format!("{}: no graph yet; run `cellkg build` first", path.display()))
+            Error::NotFound(format!(
+                "{}: no graph yet; run `cellkg build` first",
+                path.display()
+            ))
         } else {
             Error::io(&path, e)
         }
     })?;
-    serde_json::from_slice(&bytes).map_err(|e| Error::Other(format!("{}: corrupt graph file: {e}; rebuild with `cellkg build`", path.display())))
+    serde_json::from_slice(&bytes).map_err(|e| {
+        Error::Other(format!(
+            "{}: corrupt graph file: {e}; rebuild with `cellkg build`",
+            path.display()
+        ))
+    })
 }
 
 /// Loads the store saved by the last build.
 pub fn load_store(store_dir: &Path) -> Result<oxigraph::store::Store> {
     let path = store_dir.join("store.nq");
     if !path.exists() {
-        return Err(Error::NotFound(format!("{}: no store yet; run `cellkg build` first", path.display())));
+        return Err(Error::NotFound(format!(
+            "{}: no store yet; run `cellkg build` first",
+            path.display()
+        )));
     }
     crate::rdf::load_nquads(&path)
 }

@@ -12,7 +12,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::extract::{mostly_han, EntityKey, Extraction, Extractor};
 use crate::model::{
-    Assertion, BuildStats, ClinicalResult, Conflict, Entity, Evidence, KnowledgeGraph, Mention, Price,
+    Assertion, BuildStats, ClinicalResult, Conflict, Entity, Evidence, KnowledgeGraph, Mention,
+    Price,
 };
 use crate::normalize::is_cjk;
 
@@ -118,11 +119,16 @@ pub fn resolve(extractions: Vec<Extraction>, ex: &Extractor, stats: BuildStats) 
             let id = id_of(&m.entity);
             if let EntityKey::Discovered { class, name } = &m.entity {
                 if !ontology.entities.contains_key(&id) {
-                    let e = discovered.entry(id.clone()).or_insert_with(|| (class.clone(), BTreeMap::new()));
+                    let e = discovered
+                        .entry(id.clone())
+                        .or_insert_with(|| (class.clone(), BTreeMap::new()));
                     *e.1.entry(name.clone()).or_default() += 1;
                 }
             }
-            surfaces.entry(id.clone()).or_default().insert(clean_surface(&m.surface));
+            surfaces
+                .entry(id.clone())
+                .or_default()
+                .insert(clean_surface(&m.surface));
             kg.mentions.push(Mention {
                 entity: id,
                 document: d.clone(),
@@ -193,9 +199,17 @@ pub fn resolve(extractions: Vec<Extraction>, ex: &Extractor, stats: BuildStats) 
 
     // Entities: everything referenced.
     let mut referenced: BTreeSet<String> = kg.mentions.iter().map(|m| m.entity.clone()).collect();
-    referenced.extend(kg.assertions.iter().flat_map(|a| [a.subject.clone(), a.object.clone()]));
+    referenced.extend(
+        kg.assertions
+            .iter()
+            .flat_map(|a| [a.subject.clone(), a.object.clone()]),
+    );
     referenced.extend(kg.prices.iter().map(|p| p.subject.clone()));
-    referenced.extend(kg.clinical.iter().flat_map(|c| std::iter::once(c.product.clone()).chain(c.indication.clone())));
+    referenced.extend(
+        kg.clinical
+            .iter()
+            .flat_map(|c| std::iter::once(c.product.clone()).chain(c.indication.clone())),
+    );
     for id in referenced {
         let entity = if let Some(lex) = ontology.entities.get(&id) {
             Entity {
@@ -255,16 +269,78 @@ pub fn resolve(extractions: Vec<Extraction>, ex: &Extractor, stats: BuildStats) 
         }
     }
     kg.mentions.sort();
-    kg.mentions.dedup_by(|a, b| a.entity == b.entity && a.document == b.document && a.start == b.start && a.end == b.end);
-    kg.assertions.sort_by(|a, b| {
-        (&a.subject, &a.relation, &a.object, &a.evidence.document, a.evidence.start, a.evidence.end, &a.evidence.rule)
-            .cmp(&(&b.subject, &b.relation, &b.object, &b.evidence.document, b.evidence.start, b.evidence.end, &b.evidence.rule))
+    kg.mentions.dedup_by(|a, b| {
+        a.entity == b.entity && a.document == b.document && a.start == b.start && a.end == b.end
     });
-    kg.assertions.dedup_by(|b, a| a.subject == b.subject && a.relation == b.relation && a.object == b.object && a.evidence.document == b.evidence.document && a.evidence.start == b.evidence.start && a.evidence.end == b.evidence.end);
-    kg.prices.sort_by(|a, b| (&a.subject, &a.evidence.document, a.evidence.start, a.evidence.end).cmp(&(&b.subject, &b.evidence.document, b.evidence.start, b.evidence.end)));
-    kg.prices.dedup_by(|b, a| a.subject == b.subject && a.evidence.document == b.evidence.document && a.evidence.start == b.evidence.start && a.amount == b.amount && a.amount_min == b.amount_min);
-    kg.clinical.sort_by(|a, b| (&a.product, &a.evidence.document, a.evidence.start, &a.metric).cmp(&(&b.product, &b.evidence.document, b.evidence.start, &b.metric)));
-    kg.clinical.dedup_by(|b, a| a.product == b.product && a.metric == b.metric && a.evidence.document == b.evidence.document && a.evidence.start == b.evidence.start);
+    kg.assertions.sort_by(|a, b| {
+        (
+            &a.subject,
+            &a.relation,
+            &a.object,
+            &a.evidence.document,
+            a.evidence.start,
+            a.evidence.end,
+            &a.evidence.rule,
+        )
+            .cmp(&(
+                &b.subject,
+                &b.relation,
+                &b.object,
+                &b.evidence.document,
+                b.evidence.start,
+                b.evidence.end,
+                &b.evidence.rule,
+            ))
+    });
+    kg.assertions.dedup_by(|b, a| {
+        a.subject == b.subject
+            && a.relation == b.relation
+            && a.object == b.object
+            && a.evidence.document == b.evidence.document
+            && a.evidence.start == b.evidence.start
+            && a.evidence.end == b.evidence.end
+    });
+    kg.prices.sort_by(|a, b| {
+        (
+            &a.subject,
+            &a.evidence.document,
+            a.evidence.start,
+            a.evidence.end,
+        )
+            .cmp(&(
+                &b.subject,
+                &b.evidence.document,
+                b.evidence.start,
+                b.evidence.end,
+            ))
+    });
+    kg.prices.dedup_by(|b, a| {
+        a.subject == b.subject
+            && a.evidence.document == b.evidence.document
+            && a.evidence.start == b.evidence.start
+            && a.amount == b.amount
+            && a.amount_min == b.amount_min
+    });
+    kg.clinical.sort_by(|a, b| {
+        (
+            &a.product,
+            &a.evidence.document,
+            a.evidence.start,
+            &a.metric,
+        )
+            .cmp(&(
+                &b.product,
+                &b.evidence.document,
+                b.evidence.start,
+                &b.metric,
+            ))
+    });
+    kg.clinical.dedup_by(|b, a| {
+        a.product == b.product
+            && a.metric == b.metric
+            && a.evidence.document == b.evidence.document
+            && a.evidence.start == b.evidence.start
+    });
     kg.conflicts = find_conflicts(&kg, ex);
     kg
 }
@@ -281,7 +357,13 @@ fn find_conflicts(kg: &KnowledgeGraph, ex: &Extractor) -> Vec<Conflict> {
         ontology
             .entities
             .get(id)
-            .map(|e| e.facts.iter().filter(|(p, _)| props.contains(p)).map(|(_, o)| o.clone()).collect())
+            .map(|e| {
+                e.facts
+                    .iter()
+                    .filter(|(p, _)| props.contains(p))
+                    .map(|(_, o)| o.clone())
+                    .collect()
+            })
             .unwrap_or_default()
     };
     let related = |a: &str, b: &str, via: &[String]| -> bool {
@@ -294,11 +376,20 @@ fn find_conflicts(kg: &KnowledgeGraph, ex: &Extractor) -> Vec<Conflict> {
             if a.negated || !rule.properties.contains(&a.relation) {
                 continue;
             }
-            let class = kg.entities.get(&a.subject).map(|e| e.class.as_str()).unwrap_or("");
+            let class = kg
+                .entities
+                .get(&a.subject)
+                .map(|e| e.class.as_str())
+                .unwrap_or("");
             if !rule.subject_classes.iter().any(|c| c == class) {
                 continue;
             }
-            by_subject.entry(&a.subject).or_default().entry(&a.object).or_default().push(&a.evidence);
+            by_subject
+                .entry(&a.subject)
+                .or_default()
+                .entry(&a.object)
+                .or_default()
+                .push(&a.evidence);
         }
         for (subject, values) in by_subject {
             let mut known = facts(subject, &rule.properties);
@@ -310,7 +401,10 @@ fn find_conflicts(kg: &KnowledgeGraph, ex: &Extractor) -> Vec<Conflict> {
             let mut description = Vec::new();
             if rule.against_lexicon && !known.is_empty() {
                 for (value, ev) in &values {
-                    if !known.iter().any(|k| related(k, value, &rule.compatible_via)) {
+                    if !known
+                        .iter()
+                        .any(|k| related(k, value, &rule.compatible_via))
+                    {
                         disagreeing.insert(value.to_string());
                         disagreeing.extend(known.iter().cloned());
                         evidence.extend(ev.iter().map(|e| (*e).clone()));
@@ -332,7 +426,10 @@ fn find_conflicts(kg: &KnowledgeGraph, ex: &Extractor) -> Vec<Conflict> {
                             for v in [a, b] {
                                 evidence.extend(values[v].iter().map(|e| (*e).clone()));
                             }
-                            description.push(format!("sources disagree on {subject} {}: {a} vs {b}", rule.properties.join("/")));
+                            description.push(format!(
+                                "sources disagree on {subject} {}: {a} vs {b}",
+                                rule.properties.join("/")
+                            ));
                         }
                     }
                 }
@@ -343,13 +440,21 @@ fn find_conflicts(kg: &KnowledgeGraph, ex: &Extractor) -> Vec<Conflict> {
                         document: "ontology".into(),
                         start: 0,
                         end: 0,
-                        quote: format!("lexicon: {subject} {} {}", rule.properties.join("/"), known.iter().cloned().collect::<Vec<_>>().join(", ")),
+                        quote: format!(
+                            "lexicon: {subject} {} {}",
+                            rule.properties.join("/"),
+                            known.iter().cloned().collect::<Vec<_>>().join(", ")
+                        ),
                         rule: "lexicon".into(),
                         confidence: 1.0,
                     });
                 }
-                evidence.sort_by(|a, b| (&a.document, a.start, a.end).cmp(&(&b.document, b.start, b.end)));
-                evidence.dedup_by(|a, b| a.document == b.document && a.start == b.start && a.end == b.end);
+                evidence.sort_by(|a, b| {
+                    (&a.document, a.start, a.end).cmp(&(&b.document, b.start, b.end))
+                });
+                evidence.dedup_by(|a, b| {
+                    a.document == b.document && a.start == b.start && a.end == b.end
+                });
                 description.sort();
                 description.dedup();
                 out.push(Conflict {
@@ -367,12 +472,21 @@ fn find_conflicts(kg: &KnowledgeGraph, ex: &Extractor) -> Vec<Conflict> {
     let mut groups: BTreeMap<(&str, &str, &str, &str), Vec<&Price>> = BTreeMap::new();
     for p in &kg.prices {
         if p.amount.is_some() {
-            groups.entry((&p.subject, &p.currency, &p.unit, &p.qualifier)).or_default().push(p);
+            groups
+                .entry((&p.subject, &p.currency, &p.unit, &p.qualifier))
+                .or_default()
+                .push(p);
         }
     }
     for ((subject, currency, unit, qualifier), prices) in groups {
-        let amounts: BTreeSet<String> = prices.iter().filter_map(|p| p.amount.map(|a| crate::model::fmt_decimal(&a))).collect();
-        let docs: BTreeSet<&str> = prices.iter().map(|p| p.evidence.document.as_str()).collect();
+        let amounts: BTreeSet<String> = prices
+            .iter()
+            .filter_map(|p| p.amount.map(|a| crate::model::fmt_decimal(&a)))
+            .collect();
+        let docs: BTreeSet<&str> = prices
+            .iter()
+            .map(|p| p.evidence.document.as_str())
+            .collect();
         if amounts.len() > 1 && docs.len() > 1 {
             out.push(Conflict {
                 id: String::new(),
@@ -381,15 +495,25 @@ fn find_conflicts(kg: &KnowledgeGraph, ex: &Extractor) -> Vec<Conflict> {
                 values: amounts.iter().cloned().collect(),
                 description: format!(
                     "sources give different prices for {subject} ({currency}{}{}): {}",
-                    if unit.is_empty() { String::new() } else { format!(" per {unit}") },
-                    if qualifier.is_empty() { String::new() } else { format!(", {qualifier}") },
+                    if unit.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" per {unit}")
+                    },
+                    if qualifier.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", {qualifier}")
+                    },
                     amounts.iter().cloned().collect::<Vec<_>>().join(" vs ")
                 ),
                 evidence: prices.iter().map(|p| p.evidence.clone()).collect(),
             });
         }
     }
-    out.sort_by(|a, b| (&a.subject, &a.relation, &a.values).cmp(&(&b.subject, &b.relation, &b.values)));
+    out.sort_by(|a, b| {
+        (&a.subject, &a.relation, &a.values).cmp(&(&b.subject, &b.relation, &b.values))
+    });
     for (i, c) in out.iter_mut().enumerate() {
         c.id = format!("conflict/{}", i + 1);
     }
