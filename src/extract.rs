@@ -181,10 +181,7 @@ impl<'o> Extractor<'o> {
                 names
                     .entry((e.top_class.clone(), fold(&label)))
                     .or_insert_with(|| e.id.clone());
-                names_of
-                    .entry(e.id.clone())
-                    .or_default()
-                    .push(fold(&label));
+                names_of.entry(e.id.clone()).or_default().push(fold(&label));
                 let key = if case_sensitive {
                     label.clone()
                 } else {
@@ -505,14 +502,14 @@ impl<'o> Extractor<'o> {
                 continue;
             }
             for caps in d.regex.captures_iter(text) {
-                let m = caps.name("name").or_else(|| caps.name("name2")).or_else(|| caps.get(0));
+                let m = caps
+                    .name("name")
+                    .or_else(|| caps.name("name2"))
+                    .or_else(|| caps.get(0));
                 let Some(m) = m else { continue };
                 let (mut s, e) = (m.start(), m.end());
                 // Cut at the last stop char.
-                if let Some((i, c)) = text[s..e]
-                    .char_indices()
-                    .rfind(|(_, c)| d.stop.contains(c))
-                {
+                if let Some((i, c)) = text[s..e].char_indices().rfind(|(_, c)| d.stop.contains(c)) {
                     s += i + c.len_utf8();
                 }
                 let mut name = &text[s..e];
@@ -1032,8 +1029,8 @@ impl<'o> Extractor<'o> {
                 .max_by_key(|(k, _)| k.len())
                 .map(|(_, v)| v.clone())
                 .unwrap_or_default();
-            let subject =
-                subject_for(whole.start, &pr.subject_classes).or_else(|| last_subject.clone());
+            let classes = pr.unit_subjects.get(&unit).unwrap_or(&pr.subject_classes);
+            let subject = subject_for(whole.start, classes).or_else(|| last_subject.clone());
             let Some(subject) = subject else { continue };
             let (s, e) = quote_span(seg, chars, whole.start, whole.end);
             out.prices.push(RawPrice {

@@ -32,9 +32,7 @@ const TEXT_EXTENSIONS: &[&str] = &["txt", "md", "markdown", "html", "htm", "text
 
 /// Lists the document files under `paths` (recursively), sorted, with the root each belongs to.
 /// Files named README (any extension) and hidden files are not documents.
-pub fn collect_files(
-    paths: &[PathBuf],
-) -> Result<FileList> {
+pub fn collect_files(paths: &[PathBuf]) -> Result<FileList> {
     let mut files = Vec::new();
     let mut skipped = Vec::new();
     for root in paths {

@@ -352,6 +352,9 @@ pub struct PriceRules {
     /// Minimum amount in units to be taken as a price of a therapy.
     #[serde(default)]
     pub min_amount: f64,
+    /// Units whose subject is preferably of other classes (a claim cap belongs to a policy).
+    #[serde(default)]
+    pub unit_subjects: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

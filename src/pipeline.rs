@@ -47,20 +47,19 @@ pub struct BuildReport {
 pub fn extract_corpus(inputs: &[PathBuf], ex: &Extractor) -> Result<(Vec<Extraction>, BuildStats)> {
     let (files, mut skipped) = crate::ingest::collect_files(inputs)?;
     type Read = std::result::Result<(Extraction, u64, usize), (String, String)>;
-    let results: Vec<Result<Read>> =
-        files
-            .par_iter()
-            .map(|(root, path)| {
-                let bytes = fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-                Ok(match crate::ingest::read_document(root, path)? {
-                    Ok(doc) => {
-                        let replaced = doc.info.replaced;
-                        Ok((ex.extract(doc.info, &doc.text), bytes, replaced))
-                    }
-                    Err(reason) => Err((path.display().to_string(), reason)),
-                })
+    let results: Vec<Result<Read>> = files
+        .par_iter()
+        .map(|(root, path)| {
+            let bytes = fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+            Ok(match crate::ingest::read_document(root, path)? {
+                Ok(doc) => {
+                    let replaced = doc.info.replaced;
+                    Ok((ex.extract(doc.info, &doc.text), bytes, replaced))
+                }
+                Err(reason) => Err((path.display().to_string(), reason)),
             })
-            .collect();
+        })
+        .collect();
     let mut stats = BuildStats::default();
     let mut extractions = Vec::new();
     let mut seen_ids = std::collections::BTreeSet::new();
