@@ -113,12 +113,16 @@ struct Discovery {
     min_chars: usize,
     on_topic_only: bool,
     extends_known: bool,
+    swallow: bool,
+    yields_prefix: Vec<String>,
     confidence: f64,
 }
 
 struct CompiledRelation {
     rule: RelationRule,
     regex: Regex,
+    when: Vec<String>,
+    unless: Vec<String>,
 }
 
 /// The compiled extraction machinery: build once, use for every document (thread-safe).
@@ -235,6 +239,8 @@ impl<'o> Extractor<'o> {
                 min_chars: d.min_chars,
                 on_topic_only: d.on_topic_only,
                 extends_known: d.extends_known,
+                swallow: d.swallow,
+                yields_prefix: d.yields_prefix.clone(),
                 confidence: d.confidence,
             });
         }
@@ -246,9 +252,12 @@ impl<'o> Extractor<'o> {
                     message: format!("relation rule {}: {m}", r.name),
                 })?;
             let regex = compile(&rules_path, &format!("relation rule {}", r.name), &expanded)?;
+                        let norm_all = |v: &[String]| v.iter().map(|c| fold(&normalizer.normalize_label(c))).collect::<Vec<_>>();
             relations.push(CompiledRelation {
                 rule: r.clone(),
                 regex,
+                when: norm_all(&r.when_cues),
+                unless: norm_all(&r.unless_cues),
             });
         }
         let skip_lines = rules
@@ -360,6 +369,7 @@ impl<'o> Extractor<'o> {
         let on_topic = self.on_topic(&per_segment, &segments);
         let mut table_headers: BTreeMap<usize, Vec<String>> = BTreeMap::new();
         let mut last_subject: Option<EntityKey> = None;
+        let mut antecedent: Option<Found> = None;
         for (si, seg) in segments.iter().enumerate() {
             let mut found = per_segment[si].clone();
             self.discover(seg, &mut found, on_topic[si]);
@@ -411,12 +421,19 @@ impl<'o> Extractor<'o> {
                 SegmentKind::TableRow { table } => {
                     let headers = table_headers.get(&table).cloned().unwrap_or_default();
                     self.table_row(seg, &chars, &found, &headers, &mut out);
+                    self.relations_in(seg, &chars, &found, &mut out);
                 }
                 SegmentKind::Text => {
-                    self.relations_in(seg, &chars, &found, &mut out);
+                    let with_anaphora = self.resolve_anaphora(seg, &found, antecedent.as_ref());
+                    self.relations_in(seg, &chars, with_anaphora.as_ref().unwrap_or(&found), &mut out);
                     self.quantities_in(seg, &chars, &found, &mut last_subject, &mut out);
+                    let classes = &self.ontology.rules.anaphora.classes;
+                    if let Some(f) = found.iter().rev().find(|f| classes.contains(&f.top)) {
+                        antecedent = Some(f.clone());
+                    }
                 }
             }
+            self.inner_facts(seg, &chars, &found, &mut out);
             if let Some(f) = found
                 .iter()
                 .rev()
@@ -432,10 +449,14 @@ impl<'o> Extractor<'o> {
 
     /// Dictionary matches of one segment, leftmost-longest with word boundaries.
     fn find_mentions(&self, seg: &Segment) -> Vec<Found> {
-        let text = &seg.norm.text;
+        self.dictionary_matches(&seg.norm.text)
+    }
+
+    /// Dictionary matches in a normalised text, leftmost-longest with word boundaries.
+    fn dictionary_matches(&self, text: &str) -> Vec<Found> {
         let bytes = text.as_bytes();
         let mut cands: Vec<(usize, usize, usize)> = Vec::new();
-        for m in self.ac.find_overlapping_iter(text.as_str()) {
+        for m in self.ac.find_overlapping_iter(text) {
             let d = &self.dict[m.pattern().as_usize()];
             let (s, e) = (m.start(), m.end());
             if d.case_sensitive && &text[s..e] != d.label.as_str() {
@@ -552,6 +573,8 @@ impl<'o> Extractor<'o> {
                     let gives_way = inside
                         && ((yielding.contains(&f.top) && f.top != d.top)
                             || f.key == key
+                            || d.swallow
+                            || (d.yields_prefix.contains(&f.top) && f.end < e)
                             || (d.extends_known && f.top == d.top && e - s > f.end - f.start));
                     !gives_way
                 });
@@ -660,6 +683,65 @@ impl<'o> Extractor<'o> {
         }
     }
 
+    /// Adds pseudo-mentions for phrases that refer back to the antecedent ("这类产品"); they
+    /// take part in relations but are not reported as mentions.
+    fn resolve_anaphora(&self, seg: &Segment, found: &[Found], antecedent: Option<&Found>) -> Option<Vec<Found>> {
+        let antecedent = antecedent?;
+        let text = &seg.norm.text;
+        let mut extra = Vec::new();
+        for phrase in &self.ontology.rules.anaphora.phrases {
+            for (at, _) in text.match_indices(phrase.as_str()) {
+                let end = at + phrase.len();
+                if found.iter().any(|f| f.start < end && at < f.end) {
+                    continue;
+                }
+                extra.push(Found {
+                    start: at,
+                    end,
+                    key: antecedent.key.clone(),
+                    top: antecedent.top.clone(),
+                    class: antecedent.class.clone(),
+                    rule: "anaphora".into(),
+                    confidence: 0.7,
+                });
+            }
+        }
+        if extra.is_empty() {
+            return None;
+        }
+        let mut all: Vec<Found> = found.iter().cloned().chain(extra).collect();
+        all.sort_by_key(|f| (f.start, f.end));
+        Some(all)
+    }
+
+    /// Facts stated by the words inside a name ([[inner]] rules).
+    fn inner_facts(&self, seg: &Segment, chars: &[char], found: &[Found], out: &mut Extraction) {
+        let vocab = &self.ontology.vocabulary;
+        for rule in &self.ontology.rules.inners {
+            let Some(prop) = vocab.properties.get(&rule.property) else { continue };
+            for f in found.iter().filter(|f| rule.container.iter().any(|c| self.ontology.is_a(&f.class, c))) {
+                let inner = self.dictionary_matches(&seg.norm.text[f.start..f.end]);
+                for m in inner {
+                    if m.key == f.key || !rule.classes.contains(&m.top) || !self.fits(&m.top, &prop.range) {
+                        continue;
+                    }
+                    let (s, e) = seg.norm.orig_range(f.start, f.end);
+                    out.assertions.push(RawAssertion {
+                        subject: f.key.clone(),
+                        relation: rule.property.clone(),
+                        object: m.key.clone(),
+                        negated: false,
+                        start: s,
+                        end: e,
+                        quote: chars[s..e].iter().collect(),
+                        rule: format!("inner:{}", rule.name),
+                        confidence: 0.8 * f.confidence,
+                    });
+                }
+            }
+        }
+    }
+
     /// Builds the skeleton of a segment: mentions replaced by typed tokens.
     fn skeleton(&self, text: &str, found: &[Found]) -> (String, Vec<usize>) {
         let mut sk = String::with_capacity(text.len() + found.len() * 16);
@@ -671,7 +753,7 @@ impl<'o> Extractor<'o> {
                 continue;
             }
             for (b, c) in text[pos..f.start].char_indices() {
-                sk.push(c);
+                sk.push(if c == '\t' { '。' } else { c });
                 map.extend(std::iter::repeat_n(pos + b, c.len_utf8()));
             }
             let tok = format!("⟨{}.{}:{}⟩", f.top, f.class, i);
@@ -680,7 +762,7 @@ impl<'o> Extractor<'o> {
             pos = f.end;
         }
         for (b, c) in text[pos..].char_indices() {
-            sk.push(c);
+            sk.push(if c == '\t' { '。' } else { c });
             map.extend(std::iter::repeat_n(pos + b, c.len_utf8()));
         }
         map.push(text.len());
@@ -701,7 +783,13 @@ impl<'o> Extractor<'o> {
         }
         let (sk, map) = self.skeleton(&seg.norm.text, found);
         let vocab = &self.ontology.vocabulary;
+        let folded = fold(&sk);
         for rel in &self.relations {
+            if (!rel.when.is_empty() && !rel.when.iter().any(|c| folded.contains(c.as_str())))
+                || rel.unless.iter().any(|c| folded.contains(c.as_str()))
+            {
+                continue;
+            }
             for caps in rel.regex.captures_iter(&sk) {
                 let (Some(sg), Some(og)) = (caps.name("s"), caps.name("o")) else {
                     continue;
@@ -1204,7 +1292,9 @@ pub fn expand_macros(
             let tok = format!(r"⟨(?:{}):\d+⟩", alts.join("|"));
             let name = role.as_str().to_lowercase();
             if list {
-                out.push_str(&format!(r"(?P<{name}>{tok}(?:\s?{sep}\s?{tok})*)"));
+                // Each item may carry a parenthetical: "弥漫大B细胞淋巴瘤(DLBCL)、滤泡性淋巴瘤(FL)".
+                let item = format!(r"{tok}(?:\s?\([^()。;]{{0,40}}\))?");
+                out.push_str(&format!(r"(?P<{name}>{item}(?:\s?{sep}\s?{item})*)"));
             } else {
                 out.push_str(&format!("(?P<{name}>{tok})"));
             }

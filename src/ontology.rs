@@ -112,6 +112,10 @@ pub struct Rules {
     pub clinical: ClinicalRules,
     #[serde(default, rename = "conflict")]
     pub conflicts: Vec<ConflictRule>,
+    #[serde(default, rename = "inner")]
+    pub inners: Vec<InnerRule>,
+    #[serde(default)]
+    pub anaphora: AnaphoraRules,
     /// Background facts that a mention's own name states ("CD19 CAR-T" targets CD19): when the
     /// object's name occurs inside the mention, the fact is asserted with the mention as quote.
     #[serde(default)]
@@ -235,6 +239,13 @@ pub struct DiscoveryRule {
     /// (an edition "沪惠保2024版" of the scheme "沪惠保").
     #[serde(default)]
     pub extends_known: bool,
+    /// The discovered name replaces any mention inside it (a title in 《》).
+    #[serde(default)]
+    pub swallow: bool,
+    /// Mentions of these classes inside the name give way unless they end where it ends
+    /// (北京大学 in 北京大学人民医院 gives way; 上海长征医院 in 到上海长征医院 does not).
+    #[serde(default)]
+    pub yields_prefix: Vec<String>,
     #[serde(default = "default_discovery_confidence")]
     pub confidence: f64,
 }
@@ -287,6 +298,34 @@ pub struct RelationRule {
     /// Only objects of these classes; empty: the property's range.
     #[serde(default)]
     pub object_classes: Vec<String>,
+    /// Fires only when the sentence contains one of these cues (an investigational context).
+    #[serde(default)]
+    pub when_cues: Vec<String>,
+    /// Does not fire when the sentence contains one of these cues.
+    #[serde(default)]
+    pub unless_cues: Vec<String>,
+}
+
+/// Facts stated by the words inside a name: a guideline titled "UC-MSC 治疗膝骨关节炎指南" covers
+/// UC-MSC and knee osteoarthritis.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InnerRule {
+    pub name: String,
+    /// Classes of the containing mention.
+    pub container: Vec<String>,
+    pub property: String,
+    /// Classes of the entities named inside it.
+    pub classes: Vec<String>,
+}
+
+/// Phrases that refer back to the last product or technology ("这类产品", "该疗法").
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnaphoraRules {
+    pub phrases: Vec<String>,
+    /// Classes an antecedent may have, by preference.
+    pub classes: Vec<String>,
 }
 
 fn default_relation_confidence() -> f64 {
