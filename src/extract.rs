@@ -111,6 +111,7 @@ struct Discovery {
     reject: BTreeSet<String>,
     reject_patterns: Vec<Regex>,
     min_chars: usize,
+    max_chars: usize,
     on_topic_only: bool,
     extends_known: bool,
     swallow: bool,
@@ -153,7 +154,11 @@ pub fn fold(s: &str) -> String {
 }
 
 fn compile(path: &str, what: &str, pattern: &str) -> Result<Regex> {
-    Regex::new(pattern).map_err(|e| Error::Config {
+    regex::RegexBuilder::new(pattern)
+        .size_limit(64 << 20)
+        .dfa_size_limit(32 << 20)
+        .build()
+        .map_err(|e| Error::Config {
         path: path.into(),
         message: format!("{what}: invalid regex: {e}"),
     })
@@ -237,6 +242,7 @@ impl<'o> Extractor<'o> {
                     .map(|p| compile(&rules_path, &format!("discovery rule {}", d.name), p))
                     .collect::<Result<_>>()?,
                 min_chars: d.min_chars,
+                max_chars: d.max_chars,
                 on_topic_only: d.on_topic_only,
                 extends_known: d.extends_known,
                 swallow: d.swallow,
@@ -529,6 +535,11 @@ impl<'o> Extractor<'o> {
                     .or_else(|| caps.get(0));
                 let Some(m) = m else { continue };
                 let (mut s, e) = (m.start(), m.end());
+                // Keep at most the last `max_chars` characters.
+                let n = text[s..e].chars().count();
+                if n > d.max_chars {
+                    s += text[s..e].char_indices().nth(n - d.max_chars).map_or(0, |(i, _)| i);
+                }
                 // Cut at the last stop char.
                 if let Some((i, c)) = text[s..e].char_indices().rfind(|(_, c)| d.stop.contains(c)) {
                     s += i + c.len_utf8();

@@ -232,6 +232,10 @@ pub struct DiscoveryRule {
     /// Minimum characters of the name.
     #[serde(default = "default_min_name")]
     pub min_chars: usize,
+    /// Longer names keep only their last `max_chars` characters (the head of a Chinese name
+    /// is at its end); patterns use `+` rather than large bounded repeats, which are slow.
+    #[serde(default = "default_max_name")]
+    pub max_chars: usize,
     /// Only on on-topic sentences.
     #[serde(default = "default_true")]
     pub on_topic_only: bool,
@@ -252,6 +256,9 @@ pub struct DiscoveryRule {
 
 fn default_min_name() -> usize {
     2
+}
+fn default_max_name() -> usize {
+    24
 }
 fn default_true() -> bool {
     true
