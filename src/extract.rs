@@ -379,6 +379,11 @@ impl<'o> Extractor<'o> {
         for (si, seg) in segments.iter().enumerate() {
             let mut found = per_segment[si].clone();
             self.discover(seg, &mut found, on_topic[si]);
+            if let SegmentKind::TableRow { table } = seg.kind {
+                if let Some(headers) = table_headers.get(&table) {
+                    self.table_subject(seg, headers, &mut found);
+                }
+            }
             let compounds = self.compound(seg, &mut found);
             for f in found
                 .iter()
@@ -609,6 +614,39 @@ impl<'o> Extractor<'o> {
         }
     }
 
+    /// The first cell of a row under a product-type header names the row's subject even when
+    /// the name is unknown ("C-CAR031", "GD2-CART01").
+    fn table_subject(&self, seg: &Segment, headers: &[String], found: &mut Vec<Found>) {
+        let rules = &self.ontology.rules.table;
+        let Some(class) = &rules.subject_class else { return };
+        let Some(h0) = headers.first() else { return };
+        let h0 = fold(h0);
+        if !rules.subject_headers.iter().any(|h| h0.contains(&fold(h))) {
+            return;
+        }
+        let Some(&(cs, ce)) = seg.norm.cells.first() else { return };
+        if found.iter().any(|f| f.start >= cs && f.end <= ce && rules.subject_classes.contains(&f.top)) {
+            return;
+        }
+        let cell = &seg.norm.text[cs..ce];
+        let name_end = cell.find('(').unwrap_or(cell.len());
+        let name = cell[..name_end].trim();
+        let n = name.chars().count();
+        if n < 2 || n > 30 || name.chars().all(|c| c.is_ascii_digit() || c.is_whitespace()) {
+            return;
+        }
+        let start = cs + cell[..name_end].find(name).unwrap_or(0);
+        let end = start + name.len();
+        let top = self.ontology.top_class(class).to_string();
+        let key = match self.known_by_name(&top, name) {
+            Some(id) => EntityKey::Known(id.to_string()),
+            None => EntityKey::Discovered { class: class.clone(), name: name.to_string() },
+        };
+        found.retain(|f| f.end <= start || f.start >= end);
+        found.push(Found { start, end, key, top, class: class.clone(), rule: "table:first-cell".into(), confidence: 0.7 });
+        found.sort_by_key(|f| (f.start, f.end));
+    }
+
     /// Joins adjacent modifier + head mentions into compound entities ("CD19 CAR-T").
     fn compound(&self, seg: &Segment, found: &mut Vec<Found>) -> Vec<Compound> {
         let mut out = Vec::new();
@@ -771,6 +809,20 @@ impl<'o> Extractor<'o> {
             map.extend(std::iter::repeat_n(f.start, tok.len()));
             sk.push_str(&tok);
             pos = f.end;
+            // "国家药品监督管理局(NMPA)": a parenthetical holding only another name of the same
+            // entity belongs to the token.
+            if let Some(next) = found.get(i + 1) {
+                let between = &text[pos..next.start];
+                if next.key == f.key && matches!(between.trim(), "(" | "(“" | "(「") {
+                    if let Some(close) = text[next.end..].find(')') {
+                        let tail = &text[next.end..next.end + close];
+                        if tail.chars().count() <= 12 && !tail.contains('⟨') {
+                            let end = next.end + close + 1;
+                            pos = end;
+                        }
+                    }
+                }
+            }
         }
         for (b, c) in text[pos..].char_indices() {
             sk.push(if c == '\t' { '。' } else { c });
@@ -825,8 +877,18 @@ impl<'o> Extractor<'o> {
                 } else {
                     prop.name.clone()
                 };
-                let subjects = self.tokens_in(sg.as_str());
-                let objects = self.tokens_in(og.as_str());
+                let fits_role = |i: &usize, classes: &[String], allowed: &[String]| {
+                    let f = &found[*i];
+                    self.fits(&f.top, allowed) && (classes.is_empty() || classes.iter().any(|c| self.ontology.is_a(&f.class, c)))
+                };
+                let mut subjects = self.tokens_in(sg.as_str());
+                let mut objects = self.tokens_in(og.as_str());
+                if rel.rule.first_only {
+                    subjects.retain(|i| fits_role(i, &rel.rule.subject_classes, &prop.domain));
+                    subjects.truncate(1);
+                    objects.retain(|i| fits_role(i, &rel.rule.object_classes, &prop.range));
+                    objects.truncate(1);
+                }
                 for &si in &subjects {
                     for &oi in &objects {
                         let (s, o) = (&found[si], &found[oi]);

@@ -418,6 +418,23 @@ pub fn segment(
                         end = lines[j].1;
                         j += 1;
                     }
+                } else {
+                    // A stray break inside a sentence: a long line that ends mid-sentence
+                    // continues on the next line when that starts with a CJK character.
+                    while j < lines.len() && kinds[j] == L::Prose {
+                        let (ps, pe) = (lines[j - 1].0, lines[j - 1].1);
+                        let last = chars[ps..pe].iter().rev().find(|c| !c.is_whitespace());
+                        let first = chars[lines[j].0..lines[j].1].iter().find(|c| !c.is_whitespace());
+                        let long = pe - ps >= 20;
+                        let joins = long
+                            && last.is_some_and(|c| !line_ends.contains(c))
+                            && first.is_some_and(|&c| is_han(c));
+                        if !joins {
+                            break;
+                        }
+                        end = lines[j].1;
+                        j += 1;
+                    }
                 }
                 split_sentences(&chars, start, end, rules, n, paragraph, &mut segments);
                 i = j;

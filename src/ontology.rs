@@ -311,6 +311,9 @@ pub struct RelationRule {
     /// Does not fire when the sentence contains one of these cues.
     #[serde(default)]
     pub unless_cues: Vec<String>,
+    /// Take only the first fitting subject and object of a hand-written group.
+    #[serde(default)]
+    pub first_only: bool,
 }
 
 /// Facts stated by the words inside a name: a guideline titled "UC-MSC 治疗膝骨关节炎指南" covers
@@ -366,6 +369,12 @@ pub struct TableRules {
     /// Classes that can be the subject of a row.
     #[serde(default)]
     pub subject_classes: Vec<String>,
+    /// First-column headers under which the first cell names the row subject.
+    #[serde(default)]
+    pub subject_headers: Vec<String>,
+    /// Class of a row subject found that way when it is not in the lexicon.
+    #[serde(default)]
+    pub subject_class: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
