@@ -52,6 +52,7 @@ pub struct RawAssertion {
     pub quote: String,
     pub rule: String,
     pub confidence: f64,
+    pub year: Option<i32>,
 }
 
 /// A price before resolution.
@@ -144,6 +145,7 @@ pub struct Extractor<'o> {
     names_of: BTreeMap<String, Vec<String>>,
     hedges: Vec<String>,
     price_re: Regex,
+    year_re: Regex,
     clinical_re: Regex,
     number_re: Regex,
 }
@@ -159,9 +161,9 @@ fn compile(path: &str, what: &str, pattern: &str) -> Result<Regex> {
         .dfa_size_limit(32 << 20)
         .build()
         .map_err(|e| Error::Config {
-        path: path.into(),
-        message: format!("{what}: invalid regex: {e}"),
-    })
+            path: path.into(),
+            message: format!("{what}: invalid regex: {e}"),
+        })
 }
 
 impl<'o> Extractor<'o> {
@@ -258,7 +260,11 @@ impl<'o> Extractor<'o> {
                     message: format!("relation rule {}: {m}", r.name),
                 })?;
             let regex = compile(&rules_path, &format!("relation rule {}", r.name), &expanded)?;
-                        let norm_all = |v: &[String]| v.iter().map(|c| fold(&normalizer.normalize_label(c))).collect::<Vec<_>>();
+            let norm_all = |v: &[String]| {
+                v.iter()
+                    .map(|c| fold(&normalizer.normalize_label(c)))
+                    .collect::<Vec<_>>()
+            };
             relations.push(CompiledRelation {
                 rule: r.clone(),
                 regex,
@@ -340,6 +346,7 @@ impl<'o> Extractor<'o> {
             names_of,
             hedges,
             price_re,
+            year_re: Regex::new(r"(?-u:\b)(?P<y>(?:19|20)\d{2})(?-u:\b)|民国\s?(?P<roc>\d{2,3})\s?年|(?-u:\b)(?P<roc2>1[01]\d)\s?年").map_err(|e| Error::Other(e.to_string()))?,
             clinical_re,
             number_re,
         })
@@ -413,6 +420,7 @@ impl<'o> Extractor<'o> {
                             quote: chars[s..e].iter().collect(),
                             rule: c.found.rule.clone(),
                             confidence: 0.9,
+                            year: None,
                         });
                     }
                 }
@@ -436,7 +444,12 @@ impl<'o> Extractor<'o> {
                 }
                 SegmentKind::Text => {
                     let with_anaphora = self.resolve_anaphora(seg, &found, antecedent.as_ref());
-                    self.relations_in(seg, &chars, with_anaphora.as_ref().unwrap_or(&found), &mut out);
+                    self.relations_in(
+                        seg,
+                        &chars,
+                        with_anaphora.as_ref().unwrap_or(&found),
+                        &mut out,
+                    );
                     self.quantities_in(seg, &chars, &found, &mut last_subject, &mut out);
                     let classes = &self.ontology.rules.anaphora.classes;
                     if let Some(f) = found.iter().rev().find(|f| classes.contains(&f.top)) {
@@ -543,7 +556,10 @@ impl<'o> Extractor<'o> {
                 // Keep at most the last `max_chars` characters.
                 let n = text[s..e].chars().count();
                 if n > d.max_chars {
-                    s += text[s..e].char_indices().nth(n - d.max_chars).map_or(0, |(i, _)| i);
+                    s += text[s..e]
+                        .char_indices()
+                        .nth(n - d.max_chars)
+                        .map_or(0, |(i, _)| i);
                 }
                 // Cut at the last stop char.
                 if let Some((i, c)) = text[s..e].char_indices().rfind(|(_, c)| d.stop.contains(c)) {
@@ -618,21 +634,33 @@ impl<'o> Extractor<'o> {
     /// the name is unknown ("C-CAR031", "GD2-CART01").
     fn table_subject(&self, seg: &Segment, headers: &[String], found: &mut Vec<Found>) {
         let rules = &self.ontology.rules.table;
-        let Some(class) = &rules.subject_class else { return };
+        let Some(class) = &rules.subject_class else {
+            return;
+        };
         let Some(h0) = headers.first() else { return };
         let h0 = fold(h0);
         if !rules.subject_headers.iter().any(|h| h0.contains(&fold(h))) {
             return;
         }
-        let Some(&(cs, ce)) = seg.norm.cells.first() else { return };
-        if found.iter().any(|f| f.start >= cs && f.end <= ce && rules.subject_classes.contains(&f.top)) {
+        let Some(&(cs, ce)) = seg.norm.cells.first() else {
+            return;
+        };
+        if found
+            .iter()
+            .any(|f| f.start >= cs && f.end <= ce && rules.subject_classes.contains(&f.top))
+        {
             return;
         }
         let cell = &seg.norm.text[cs..ce];
         let name_end = cell.find('(').unwrap_or(cell.len());
         let name = cell[..name_end].trim();
         let n = name.chars().count();
-        if n < 2 || n > 30 || name.chars().all(|c| c.is_ascii_digit() || c.is_whitespace()) {
+        if n < 2
+            || n > 30
+            || name
+                .chars()
+                .all(|c| c.is_ascii_digit() || c.is_whitespace())
+        {
             return;
         }
         let start = cs + cell[..name_end].find(name).unwrap_or(0);
@@ -640,10 +668,21 @@ impl<'o> Extractor<'o> {
         let top = self.ontology.top_class(class).to_string();
         let key = match self.known_by_name(&top, name) {
             Some(id) => EntityKey::Known(id.to_string()),
-            None => EntityKey::Discovered { class: class.clone(), name: name.to_string() },
+            None => EntityKey::Discovered {
+                class: class.clone(),
+                name: name.to_string(),
+            },
         };
         found.retain(|f| f.end <= start || f.start >= end);
-        found.push(Found { start, end, key, top, class: class.clone(), rule: "table:first-cell".into(), confidence: 0.7 });
+        found.push(Found {
+            start,
+            end,
+            key,
+            top,
+            class: class.clone(),
+            rule: "table:first-cell".into(),
+            confidence: 0.7,
+        });
         found.sort_by_key(|f| (f.start, f.end));
     }
 
@@ -726,6 +765,7 @@ impl<'o> Extractor<'o> {
                         quote: chars[s..e].iter().collect(),
                         rule: "name".into(),
                         confidence: 0.9,
+                        year: None,
                     });
                 }
             }
@@ -734,7 +774,12 @@ impl<'o> Extractor<'o> {
 
     /// Adds pseudo-mentions for phrases that refer back to the antecedent ("这类产品"); they
     /// take part in relations but are not reported as mentions.
-    fn resolve_anaphora(&self, seg: &Segment, found: &[Found], antecedent: Option<&Found>) -> Option<Vec<Found>> {
+    fn resolve_anaphora(
+        &self,
+        seg: &Segment,
+        found: &[Found],
+        antecedent: Option<&Found>,
+    ) -> Option<Vec<Found>> {
         let antecedent = antecedent?;
         let text = &seg.norm.text;
         let mut extra = Vec::new();
@@ -767,11 +812,20 @@ impl<'o> Extractor<'o> {
     fn inner_facts(&self, seg: &Segment, chars: &[char], found: &[Found], out: &mut Extraction) {
         let vocab = &self.ontology.vocabulary;
         for rule in &self.ontology.rules.inners {
-            let Some(prop) = vocab.properties.get(&rule.property) else { continue };
-            for f in found.iter().filter(|f| rule.container.iter().any(|c| self.ontology.is_a(&f.class, c))) {
+            let Some(prop) = vocab.properties.get(&rule.property) else {
+                continue;
+            };
+            for f in found.iter().filter(|f| {
+                rule.container
+                    .iter()
+                    .any(|c| self.ontology.is_a(&f.class, c))
+            }) {
                 let inner = self.dictionary_matches(&seg.norm.text[f.start..f.end]);
                 for m in inner {
-                    if m.key == f.key || !rule.classes.contains(&m.top) || !self.fits(&m.top, &prop.range) {
+                    if m.key == f.key
+                        || !rule.classes.contains(&m.top)
+                        || !self.fits(&m.top, &prop.range)
+                    {
                         continue;
                     }
                     let (s, e) = seg.norm.orig_range(f.start, f.end);
@@ -785,6 +839,7 @@ impl<'o> Extractor<'o> {
                         quote: chars[s..e].iter().collect(),
                         rule: format!("inner:{}", rule.name),
                         confidence: 0.8 * f.confidence,
+                        year: None,
                     });
                 }
             }
@@ -832,6 +887,27 @@ impl<'o> Extractor<'o> {
         (sk, map)
     }
 
+    /// The one year a text states (2017年, 2021, 民國112年 / 112年 → 2023), if exactly one.
+    fn year_in(&self, text: &str) -> Option<i32> {
+        let mut years = BTreeSet::new();
+        for c in self.year_re.captures_iter(text) {
+            if let Some(y) = c.name("y").and_then(|m| m.as_str().parse::<i32>().ok()) {
+                years.insert(y);
+            } else if let Some(r) = c
+                .name("roc")
+                .or_else(|| c.name("roc2"))
+                .and_then(|m| m.as_str().parse::<i32>().ok())
+            {
+                years.insert(r + 1911);
+            }
+        }
+        if years.len() == 1 {
+            years.into_iter().next()
+        } else {
+            None
+        }
+    }
+
     fn tokens_in(&self, s: &str) -> Vec<usize> {
         self.token
             .captures_iter(s)
@@ -877,9 +953,24 @@ impl<'o> Extractor<'o> {
                 } else {
                     prop.name.clone()
                 };
+                let norm = &seg.norm.text;
+                let (ms, me) = (
+                    map[whole.start].min(norm.len()),
+                    map[whole.end.min(map.len() - 1)].min(norm.len()),
+                );
+                // The year inside the match, else in its clause, else the sentence's only year.
+                let clause_start = norm[..floor_char(norm, ms)]
+                    .rfind([',', ';', ':'])
+                    .map_or(0, |p| p + 1);
+                let year = self
+                    .year_in(&norm[floor_char(norm, ms)..ceil_char(norm, me.max(ms))])
+                    .or_else(|| self.year_in(&norm[clause_start..ceil_char(norm, me.max(ms))]))
+                    .or_else(|| self.year_in(norm));
                 let fits_role = |i: &usize, classes: &[String], allowed: &[String]| {
                     let f = &found[*i];
-                    self.fits(&f.top, allowed) && (classes.is_empty() || classes.iter().any(|c| self.ontology.is_a(&f.class, c)))
+                    self.fits(&f.top, allowed)
+                        && (classes.is_empty()
+                            || classes.iter().any(|c| self.ontology.is_a(&f.class, c)))
                 };
                 let mut subjects = self.tokens_in(sg.as_str());
                 let mut objects = self.tokens_in(og.as_str());
@@ -923,6 +1014,7 @@ impl<'o> Extractor<'o> {
                             quote: chars[a..b].iter().collect(),
                             rule: rel.rule.name.clone(),
                             confidence: rel.rule.confidence * s.confidence.min(o.confidence),
+                            year,
                         });
                     }
                 }
@@ -1021,6 +1113,7 @@ impl<'o> Extractor<'o> {
                 quote: quote.clone(),
                 rule: rule.to_string(),
                 confidence: 0.85 * subject.confidence.min(object.confidence),
+                year: None,
             });
         };
         // Bracketed entity right after the subject in the first cell: "Kymriah（诺华）".

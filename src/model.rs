@@ -26,6 +26,10 @@ pub struct Evidence {
     pub quote: String,
     pub rule: String,
     pub confidence: f64,
+    /// The year the evidence states for the fact (an approval year), when it states one;
+    /// Taiwan (民國) years are converted (112年 → 2023).
+    #[serde(default)]
+    pub year: Option<i32>,
 }
 
 /// A canonical entity of the graph (one per real-world thing).

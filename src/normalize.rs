@@ -424,7 +424,9 @@ pub fn segment(
                     while j < lines.len() && kinds[j] == L::Prose {
                         let (ps, pe) = (lines[j - 1].0, lines[j - 1].1);
                         let last = chars[ps..pe].iter().rev().find(|c| !c.is_whitespace());
-                        let first = chars[lines[j].0..lines[j].1].iter().find(|c| !c.is_whitespace());
+                        let first = chars[lines[j].0..lines[j].1]
+                            .iter()
+                            .find(|c| !c.is_whitespace());
                         let long = pe - ps >= 20;
                         let joins = long
                             && last.is_some_and(|c| !line_ends.contains(c))

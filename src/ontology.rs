@@ -532,6 +532,20 @@ fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> Error {
     }
 }
 
+fn lowercase_first(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f)
+            if !s.starts_with(|x: char| {
+                x.is_uppercase() && s.chars().nth(1).is_some_and(char::is_uppercase)
+            }) =>
+        {
+            f.to_lowercase().chain(c).collect()
+        }
+        _ => s.to_string(),
+    }
+}
+
 /// 1-based line and column (in characters) of a byte offset.
 pub fn line_column(text: &str, offset: usize) -> (u64, u64) {
     let before = &text[..offset.min(text.len())];
@@ -550,11 +564,19 @@ fn parse_turtle(path: &Path, bytes: &[u8]) -> Result<Vec<Triple>> {
                     .location()
                     .map(|l| (l.start.line + 1, l.start.column + 1))
                     .unwrap_or((0, 0));
+                // oxttl prefixes its message with the position we already report.
+                let text = e.to_string();
+                let message = match text.split_once(": ") {
+                    Some((head, rest)) if head.starts_with("Parser error at line") => {
+                        rest.to_string()
+                    }
+                    _ => text,
+                };
                 return Err(Error::Syntax {
                     path: path.to_path_buf(),
                     line,
                     column,
-                    message: e.to_string(),
+                    message: lowercase_first(&message),
                 });
             }
         }

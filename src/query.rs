@@ -134,7 +134,7 @@ pub fn load_query_text(arg: &str) -> Result<String> {
 }
 
 /// Maps a SPARQL syntax error to `query:LINE:COLUMN: message` (1-based, columns in characters).
-fn syntax_error(e: &SparqlSyntaxError, sparql: &str) -> Error {
+pub(crate) fn syntax_error(e: &SparqlSyntaxError, sparql: &str) -> Error {
     let msg = e.to_string();
     // The peg parser's message reads "error at LINE:COLUMN: expected …".
     if let Some(rest) = msg.strip_prefix("error at ") {
@@ -148,11 +148,14 @@ fn syntax_error(e: &SparqlSyntaxError, sparql: &str) -> Error {
                             undeclared_prefix(sparql, line, column)
                         ));
                     }
+                    // One line: the parser lists expected tokens with line breaks in them.
+                    let detail = detail.split_whitespace().collect::<Vec<_>>().join(" ");
                     return Error::Query(format!("query:{line}:{column}: {detail}"));
                 }
             }
         }
     }
+    let msg = msg.split_whitespace().collect::<Vec<_>>().join(" ");
     Error::Query(format!("query: {}", lowercase_first(&msg)))
 }
 

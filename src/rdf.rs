@@ -169,7 +169,11 @@ impl Builder {
                 ev.document, ev.start, ev.confidence
             ))
         })?;
-        self.add_typed(s, &ckg("confidence"), confidence, xsd::DECIMAL.as_str())
+        self.add_typed(s, &ckg("confidence"), confidence, xsd::DECIMAL.as_str())?;
+        if let Some(year) = ev.year {
+            self.add_typed(s, &ckg("year"), format!("{year:04}"), xsd::G_YEAR.as_str())?;
+        }
+        Ok(())
     }
 }
 
@@ -384,7 +388,15 @@ fn add_conflict(b: &mut Builder, kg: &KnowledgeGraph, c: &Conflict) -> Result<()
     let subject = named(&entity_iri(&c.subject))?;
     b.add(&node, rdf::TYPE.as_str(), named(&ckg("Conflict"))?)?;
     b.add(&node, &ckg("about"), subject.clone())?;
-    b.add(&node, &ckg("relation"), named(&ontology_iri(&c.relation))?)?;
+    // A conflict may be about a group of properties ("developedBy|marketedBy") or a price.
+    for r in c.relation.split('|') {
+        let iri = if r == "price" {
+            "https://schema.org/price".to_string()
+        } else {
+            ontology_iri(r)
+        };
+        b.add(&node, &ckg("relation"), named(&iri)?)?;
+    }
     for v in &c.values {
         b.add(&node, &ckg("value"), entity_or_literal(kg, v)?)?;
     }

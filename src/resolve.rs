@@ -155,6 +155,7 @@ pub fn resolve(extractions: Vec<Extraction>, ex: &Extractor, stats: BuildStats) 
                     quote: a.quote,
                     rule: a.rule,
                     confidence: round2(a.confidence),
+                    year: a.year,
                 },
             });
         }
@@ -174,6 +175,7 @@ pub fn resolve(extractions: Vec<Extraction>, ex: &Extractor, stats: BuildStats) 
                     quote: p.quote,
                     rule: "price".into(),
                     confidence: 0.8,
+                    year: None,
                 },
             });
         }
@@ -192,6 +194,7 @@ pub fn resolve(extractions: Vec<Extraction>, ex: &Extractor, stats: BuildStats) 
                     quote: c.quote,
                     rule: "clinical".into(),
                     confidence: 0.8,
+                    year: None,
                 },
             });
         }
@@ -447,6 +450,7 @@ fn find_conflicts(kg: &KnowledgeGraph, ex: &Extractor) -> Vec<Conflict> {
                         ),
                         rule: "lexicon".into(),
                         confidence: 1.0,
+                        year: None,
                     });
                 }
                 evidence.sort_by(|a, b| {

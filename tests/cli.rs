@@ -259,7 +259,6 @@ fn malformed_sparql_fails_with_line_and_column() {
 /// DESIGN.md: "non-zero with a one-line cause". The message of a missing term is oxigraph's
 /// list of expected tokens, which holds line breaks (character ranges), so this fails today.
 #[test]
-#[ignore = "src/query.rs passes oxigraph's multi-line `expected …` list through; un-ignore once it is one line"]
 fn malformed_sparql_errors_are_one_line() {
     let query = "PREFIX ckg: <https://w3id.org/cellkg/ontology#>\nSELECT ?s WHERE {\n  ?s ckg:targets \n}\n";
     let out = on_seeds(&["query", query, "--format", "csv"]);

@@ -25,6 +25,7 @@ fn ev(doc: &str, start: usize, end: usize, quote: &str, confidence: f64) -> Evid
         quote: quote.to_string(),
         rule: "test-rule".to_string(),
         confidence,
+        year: None,
     }
 }
 
