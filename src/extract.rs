@@ -21,7 +21,7 @@ use crate::normalize::{is_han, NormText, Normalizer, Segment, SegmentKind};
 use crate::ontology::{Ontology, RelationRule};
 
 /// An entity as extraction sees it, before resolution.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 pub enum EntityKey {
     /// A lexicon entity, by id.
     Known(String),
@@ -30,7 +30,7 @@ pub enum EntityKey {
 }
 
 /// A mention in one document.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RawMention {
     pub entity: EntityKey,
     pub start: usize,
@@ -41,7 +41,7 @@ pub struct RawMention {
 }
 
 /// A fact before resolution.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RawAssertion {
     pub subject: EntityKey,
     pub relation: String,
@@ -56,7 +56,7 @@ pub struct RawAssertion {
 }
 
 /// A price before resolution.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RawPrice {
     pub subject: EntityKey,
     pub amount: Option<Decimal>,
@@ -71,7 +71,7 @@ pub struct RawPrice {
 }
 
 /// A clinical result before resolution.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RawClinical {
     pub product: EntityKey,
     pub indication: Option<EntityKey>,
@@ -85,7 +85,7 @@ pub struct RawClinical {
 }
 
 /// Everything found in one document.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Extraction {
     pub doc: Option<DocumentInfo>,
     pub mentions: Vec<RawMention>,
