@@ -34,8 +34,10 @@ pub enum Command {
     ///
     /// Reads .txt/.md/.html files (any common encoding) under PATH (default seeds/), writes
     /// graph.dot, nodes.csv, edges.csv, evidence.csv, mentions.csv, prices.csv, clinical.csv,
-    /// conflicts.csv, graph.ttl and graph.nq into --out, atomically: the previous exports are
-    /// replaced only when the build succeeds. Memory grows with the graph, not the corpus.
+    /// conflicts.csv, graph.ttl, graph.nq, graph.graphml, graph.json, report.md and the Neo4j
+    /// import folder neo4j/ into --out, atomically: the previous exports are replaced only when
+    /// the build succeeds (other files there, such as views/, are kept). Memory grows with the
+    /// graph, not the corpus.
     Build {
         /// Files or directories to read.
         #[arg(value_name = "PATH", default_values = ["seeds"])]
@@ -49,6 +51,14 @@ pub enum Command {
         /// Treat ontology problems (see `cellkg check`) as errors.
         #[arg(long)]
         strict: bool,
+        /// Worker threads for reading and extraction (default: one per core). The output is
+        /// the same whatever the number.
+        #[arg(long, value_name = "N")]
+        threads: Option<usize>,
+        /// Extract every document again instead of reusing the extractions of unchanged
+        /// documents cached in the store by the previous build (the cache is rewritten).
+        #[arg(long)]
+        full: bool,
     },
     /// Run a SPARQL query (SELECT, ASK, CONSTRUCT, DESCRIBE) on the built graph.
     ///
@@ -60,14 +70,47 @@ pub enum Command {
         #[arg(long, short, default_value = "table")]
         format: String,
     },
-    /// Export the graph in one format.
+    /// Export the graph, or a part of it, in one format.
+    ///
+    /// Pictures: dot, svg and png (svg and png run Graphviz `dot`; labels in --lang, colour and
+    /// shape by class, a legend). Tables: csv (the contract files, --excel for Excel), neo4j (a
+    /// folder for `neo4j-admin database import`). Graphs: graphml (Gephi, Cytoscape, yEd), json
+    /// (node-link, for d3 and networkx). RDF: turtle, ntriples, nquads, jsonld, rdfxml. The
+    /// filters cut the same subgraph out of every format, e.g.
+    /// `cellkg export svg --focus BCMA --depth 2 -o bcma.svg`.
     Export {
-        /// dot, csv (a directory), turtle, ntriples, nquads.
+        /// dot, svg, png, csv, neo4j, graphml, json, turtle, ntriples, nquads, jsonld, rdfxml.
         #[arg(value_name = "FORMAT")]
         format: String,
-        /// Output file (directory for csv); stdout when absent.
+        /// Output file (a directory for csv and neo4j); stdout when absent.
         #[arg(long, short, value_name = "PATH")]
         output: Option<PathBuf>,
+        #[command(flatten)]
+        args: ExportArgs,
+    },
+    /// The shortest chain of relations between two entities, with the quote behind each step.
+    ///
+    /// FROM and TO are any label, alias or id. Relations are followed in either direction; each
+    /// step shows its arrow, the relation, and the quote, document and offsets behind it. Exit
+    /// status 2 when no chain links them.
+    Path {
+        #[arg(value_name = "FROM")]
+        from: String,
+        #[arg(value_name = "TO")]
+        to: String,
+    },
+    /// Counts by class and relation, degree ranking, connected components, isolated entities.
+    ///
+    /// Nodes are entities and edges distinct relations, as in graph.graphml and graph.json.
+    /// --format json prints every field: nodes, edges, assertions, documents, prices, clinical,
+    /// conflicts, by_class, by_relation, degree, components, component_sizes, isolated.
+    Stats {
+        /// text or json.
+        #[arg(long, short, default_value = "text")]
+        format: String,
+        /// How many entities of the degree ranking to print (text).
+        #[arg(long, default_value_t = 15, value_name = "N")]
+        top: usize,
     },
     /// Show one entity (by any label or alias): type, labels, relations and their quotes.
     Show {
@@ -82,6 +125,33 @@ pub enum Command {
         /// Exit non-zero when there is any problem.
         #[arg(long)]
         strict: bool,
+    },
+    /// Serve the graph as a read-only SPARQL 1.1 Protocol endpoint at /sparql, with a query page
+    /// at /.
+    ///
+    /// Loads the store once and answers GET ?query=, POST of a url-encoded form and POST of an
+    /// application/sparql-query body; SELECT/ASK results as JSON, XML, CSV or TSV and
+    /// CONSTRUCT/DESCRIBE results as Turtle, N-Triples, RDF/XML or JSON-LD, by the Accept header.
+    /// SPARQL Update is refused (403). Listens on loopback unless --bind says otherwise; SIGINT
+    /// or SIGTERM stops it after the requests in flight. Memory: the store, plus one result set
+    /// per request in flight.
+    Serve {
+        /// Address to listen on: HOST:PORT, or a port alone for 127.0.0.1 (0.0.0.0:PORT opens it
+        /// to the network).
+        #[arg(long, default_value = crate::serve::DEFAULT_BIND, value_name = "ADDR")]
+        bind: String,
+        /// Time limit of one query, in seconds; a query over it is cancelled and answered 503.
+        #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+        timeout: f64,
+        /// Largest request body, in bytes; a larger one is answered 413.
+        #[arg(long, default_value_t = 1 << 20, value_name = "BYTES")]
+        max_request_bytes: usize,
+        /// Connections served at once (one thread each); more wait their turn.
+        #[arg(long, default_value_t = 128, value_name = "N")]
+        max_connections: usize,
+        /// Directory of the canned queries (*.rq) offered on the page.
+        #[arg(long, default_value = "queries", value_name = "DIR")]
+        queries: PathBuf,
     },
     /// Score exports against a gold annotation (precision, recall, F1 by class and document).
     Eval {
@@ -108,6 +178,8 @@ pub fn run(cli: Cli) -> Result<()> {
             out,
             ontology,
             strict,
+            threads,
+            full,
         } => {
             let report = pipeline::build(&BuildOptions {
                 inputs: paths,
@@ -115,6 +187,8 @@ pub fn run(cli: Cli) -> Result<()> {
                 out: out.clone(),
                 store: cli.store,
                 strict,
+                threads,
+                incremental: !full,
             })?;
             for w in &report.warnings {
                 eprintln!("cellkg: warning: {w}");
@@ -123,8 +197,10 @@ pub fn run(cli: Cli) -> Result<()> {
                 eprintln!("cellkg: skipped {file}: {why}");
             }
             eprintln!(
-                "cellkg: built {} documents → {} entities, {} assertions, {} prices, {} clinical results, {} conflicts in {:.2}s; wrote {}",
+                "cellkg: built {} documents ({} extracted, {} unchanged from the cache) → {} entities, {} assertions, {} prices, {} clinical results, {} conflicts in {:.2}s; wrote {}",
                 report.documents,
+                report.extracted,
+                report.reused,
                 report.entities,
                 report.assertions,
                 report.prices,
@@ -156,14 +232,29 @@ pub fn run(cli: Cli) -> Result<()> {
                 _ => Ok(()),
             }
         }
-        Command::Export { format, output } => {
+        Command::Export {
+            format,
+            output,
+            args,
+        } => {
             let format: ExportFormat = format.parse()?;
+            let opts = args.options()?;
             let kg = pipeline::load_graph(&cli.store)?;
             let store = pipeline::load_store(&cli.store)?;
-            match output {
-                Some(p) => crate::export::export(&kg, &store, format, ExportTarget::Path(&p)),
-                None => crate::export::export(&kg, &store, format, ExportTarget::Stdout),
-            }
+            let target = match &output {
+                Some(p) => ExportTarget::Path(p),
+                None => ExportTarget::Stdout,
+            };
+            crate::export::export_with(&kg, &store, format, target, &opts)
+        }
+        Command::Path { from, to } => {
+            let kg = pipeline::load_graph(&cli.store)?;
+            let steps = crate::analysis::shortest_path(&kg, &from, &to)?;
+            emit(&crate::analysis::path_text(&kg, &steps))
+        }
+        Command::Stats { format, top } => {
+            let kg = pipeline::load_graph(&cli.store)?;
+            emit(&crate::analysis::stats_output(&kg, &format, top)?)
         }
         Command::Show { entity } => {
             let kg = pipeline::load_graph(&cli.store)?;
@@ -219,6 +310,24 @@ pub fn run(cli: Cli) -> Result<()> {
                 )));
             }
             Ok(())
+        }
+        Command::Serve {
+            bind,
+            timeout,
+            max_request_bytes,
+            max_connections,
+            queries,
+        } => {
+            let timeout = crate::serve::timeout_from_secs(timeout)?;
+            let store = pipeline::load_store(&cli.store)?;
+            let options = crate::serve::ServeOptions {
+                bind,
+                timeout,
+                max_request_bytes,
+                max_connections,
+                queries,
+            };
+            crate::serve::serve(store, options)
         }
         Command::Eval {
             gold,
@@ -389,4 +498,79 @@ pub fn show(kg: &KnowledgeGraph, name: &str) -> Result<String> {
         s.push_str(&format!("  conflict {}: {}\n", c.id, c.description));
     }
     Ok(s)
+}
+
+/// The filters and drawing options of `cellkg export`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ExportArgs {
+    /// Keep only the neighbourhood of this entity (any label, alias or id); repeatable.
+    #[arg(long, value_name = "ENTITY")]
+    pub focus: Vec<String>,
+    /// How many relations away from --focus to go.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub depth: usize,
+    /// Keep only entities of these classes (Product, Target, InsuranceScheme…), comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "CLASS,...")]
+    pub types: Vec<String>,
+    /// Keep only these relations (name or label: targets, treats, 靶向…), comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "RELATION,...")]
+    pub relations: Vec<String>,
+    /// Keep only what these documents say (ids, or their first characters), comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "DOC,...")]
+    pub documents: Vec<String>,
+    /// Drop facts whose confidence is below this (0 to 1).
+    #[arg(long, value_name = "X")]
+    pub min_confidence: Option<f64>,
+    /// Label language of dot, svg and png: zh or en.
+    #[arg(long, default_value = "zh", value_name = "LANG")]
+    pub lang: String,
+    /// dot/svg/png: group the entities of each class in a box.
+    #[arg(long)]
+    pub cluster: bool,
+    /// dot/svg/png: leave out entities without any relation (the legend counts them).
+    #[arg(long)]
+    pub connected_only: bool,
+    /// dot/svg/png: Graphviz layout engine (dot, neato, fdp, sfdp, circo, twopi, osage).
+    #[arg(long, value_name = "ENGINE")]
+    pub layout: Option<String>,
+    /// dot/svg/png: a title above the picture (a --focus export gets one by default).
+    #[arg(long, value_name = "TEXT")]
+    pub title: Option<String>,
+    /// csv: for Excel: UTF-8 with a byte-order mark, formula-like cells (= + - @) made text.
+    #[arg(long)]
+    pub excel: bool,
+}
+
+impl ExportArgs {
+    /// The library's options for these flags.
+    pub fn options(&self) -> Result<crate::export::ExportOptions> {
+        if let Some(c) = self.min_confidence {
+            if !(0.0..=1.0).contains(&c) {
+                return Err(Error::Other(format!(
+                    "--min-confidence {c}: expected a number from 0 to 1"
+                )));
+            }
+        }
+        Ok(crate::export::ExportOptions {
+            filter: crate::export::GraphFilter {
+                focus: self.focus.clone(),
+                depth: self.depth,
+                types: self.types.clone(),
+                relations: self.relations.clone(),
+                documents: self.documents.clone(),
+                min_confidence: self.min_confidence,
+            },
+            dot: crate::export::DotOptions {
+                lang: self.lang.parse()?,
+            },
+            view: crate::export::ViewOptions {
+                cluster: self.cluster,
+                connected_only: self.connected_only,
+                highlight: Vec::new(),
+                layout: self.layout.clone(),
+                title: self.title.clone(),
+            },
+            excel: self.excel,
+        })
+    }
 }

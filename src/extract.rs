@@ -21,7 +21,9 @@ use crate::normalize::{is_han, NormText, Normalizer, Segment, SegmentKind};
 use crate::ontology::{Ontology, RelationRule};
 
 /// An entity as extraction sees it, before resolution.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum EntityKey {
     /// A lexicon entity, by id.
     Known(String),
@@ -134,7 +136,11 @@ pub struct Extractor<'o> {
     ac: AhoCorasick,
     dict: Vec<DictEntry>,
     discoveries: Vec<Discovery>,
+    /// All discovery patterns at once: which can match a segment at all.
+    discovery_set: regex::RegexSet,
     relations: Vec<CompiledRelation>,
+    /// All relation patterns at once: which can match a skeleton at all.
+    relation_set: regex::RegexSet,
     skip_lines: Vec<Regex>,
     token: Regex,
     negation_cues: Vec<String>,
@@ -272,6 +278,24 @@ impl<'o> Extractor<'o> {
                 unless: norm_all(&r.unless_cues),
             });
         }
+        let set = |patterns: Vec<&str>, what: &str| {
+            regex::RegexSetBuilder::new(patterns)
+                .size_limit(256 << 20)
+                .dfa_size_limit(64 << 20)
+                .build()
+                .map_err(|e| Error::Config {
+                    path: rules_path.clone().into(),
+                    message: format!("{what}: {e}"),
+                })
+        };
+        let discovery_set = set(
+            discoveries.iter().map(|d| d.regex.as_str()).collect(),
+            "discovery patterns",
+        )?;
+        let relation_set = set(
+            relations.iter().map(|r| r.regex.as_str()).collect(),
+            "relation patterns",
+        )?;
         let skip_lines = rules
             .segmentation
             .skip_lines
@@ -336,7 +360,9 @@ impl<'o> Extractor<'o> {
             ac,
             dict,
             discoveries,
+            discovery_set,
             relations,
+            relation_set,
             skip_lines,
             token: Regex::new(r"⟨[A-Za-z]+\.[A-Za-z]+:(\d+)⟩")
                 .map_err(|e| Error::Other(e.to_string()))?,
@@ -542,8 +568,9 @@ impl<'o> Extractor<'o> {
     fn discover(&self, seg: &Segment, found: &mut Vec<Found>, on_topic: bool) {
         let text = &seg.norm.text;
         let yielding = &self.ontology.rules.matching.yielding_classes;
-        for d in &self.discoveries {
-            if d.on_topic_only && !on_topic {
+        let possible = self.discovery_set.matches(text);
+        for (di, d) in self.discoveries.iter().enumerate() {
+            if (d.on_topic_only && !on_topic) || !possible.matched(di) {
                 continue;
             }
             for caps in d.regex.captures_iter(text) {
@@ -655,8 +682,7 @@ impl<'o> Extractor<'o> {
         let name_end = cell.find('(').unwrap_or(cell.len());
         let name = cell[..name_end].trim();
         let n = name.chars().count();
-        if n < 2
-            || n > 30
+        if !(2..=30).contains(&n)
             || name
                 .chars()
                 .all(|c| c.is_ascii_digit() || c.is_whitespace())
@@ -923,7 +949,11 @@ impl<'o> Extractor<'o> {
         let (sk, map) = self.skeleton(&seg.norm.text, found);
         let vocab = &self.ontology.vocabulary;
         let folded = fold(&sk);
-        for rel in &self.relations {
+        let possible = self.relation_set.matches(&sk);
+        for (ri, rel) in self.relations.iter().enumerate() {
+            if !possible.matched(ri) {
+                continue;
+            }
             if (!rel.when.is_empty() && !rel.when.iter().any(|c| folded.contains(c.as_str())))
                 || rel.unless.iter().any(|c| folded.contains(c.as_str()))
             {

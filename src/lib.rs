@@ -13,7 +13,9 @@
 //! The domain lives in `ontology/` as data ([`ontology`] loads it); the code knows no product,
 //! target or trigger word.
 
+pub mod analysis;
 pub mod assemble;
+pub mod cache;
 pub mod cli;
 pub mod error;
 pub mod eval;
@@ -27,3 +29,4 @@ pub mod pipeline;
 pub mod query;
 pub mod rdf;
 pub mod resolve;
+pub mod serve;

@@ -1,18 +1,31 @@
 //! The build: corpus in, store and exports out, atomically.
 //!
 //! In: corpus paths, the ontology directory, the output directory and the store directory.
-//! Out: the store (`store.nq` + `graph.json` under the store directory) and every export file,
-//! each directory replaced only when the whole build succeeded (written beside, then renamed),
-//! under a lock so that two builds cannot interleave. Documents are extracted in parallel
-//! (rayon) and merged in path order, so the output is the same whatever the thread count.
+//! Out: the store (`store.nq` + `graph.json` + the extraction cache `cache/` under the store
+//! directory) and every export file, each directory replaced only when the whole build succeeded
+//! (written beside, then renamed), under a lock so that two builds cannot interleave.
+//!
+//! Documents are read and extracted in parallel (rayon, `--threads`), one at a time per worker:
+//! a document's text is dropped as soon as it is extracted, so memory grows with the graph, not
+//! with the corpus. Results are merged in path order, so the output is the same whatever the
+//! thread count. A document whose bytes, name and the ontology are unchanged since the last build
+//! is not extracted again: its extraction comes from the cache (see [`crate::cache`]). The RDF
+//! store is filled with oxigraph's bulk loader. With `CELLKG_TIMINGS=1` in the environment a
+//! build prints the time of each stage to stderr (`CELLKG_TIMINGS=2` also times normalisation
+//! apart, which costs one more normalisation pass per document).
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
+use oxigraph::model::GraphName;
+use oxigraph::store::Store;
 use rayon::prelude::*;
 
+use crate::cache::{Cache, CacheWriter, Entry};
 use crate::error::{Error, Result};
 use crate::extract::{Extraction, Extractor};
 use crate::model::{BuildStats, KnowledgeGraph};
@@ -27,6 +40,12 @@ pub struct BuildOptions {
     pub store: PathBuf,
     /// Ontology issues are fatal.
     pub strict: bool,
+    /// Worker threads for reading and extraction (`None` or 0: one per core). The output does
+    /// not depend on it.
+    pub threads: Option<usize>,
+    /// Reuse the cached extractions of unchanged documents (`false`: extract everything again;
+    /// the cache is rewritten either way).
+    pub incremental: bool,
 }
 
 /// What a build did, for the summary line.
@@ -38,35 +57,213 @@ pub struct BuildReport {
     pub prices: usize,
     pub clinical: usize,
     pub conflicts: usize,
+    /// Documents extracted by this build.
+    pub extracted: usize,
+    /// Documents whose extraction came from the cache.
+    pub reused: usize,
+    /// Why the cache of the previous build was not used, when it was not.
+    pub cache_unused: Option<String>,
     pub skipped: Vec<(String, String)>,
     pub warnings: Vec<String>,
     pub seconds: f64,
 }
 
-/// Reads and extracts every document of the corpus (in parallel), in path order.
-pub fn extract_corpus(inputs: &[PathBuf], ex: &Extractor) -> Result<(Vec<Extraction>, BuildStats)> {
+/// Time spent per stage, summed over the worker threads (nanoseconds).
+#[derive(Debug, Default)]
+struct WorkerClock {
+    read: AtomicU64,
+    normalize: AtomicU64,
+    extract: AtomicU64,
+    cache: AtomicU64,
+}
+
+impl WorkerClock {
+    fn add(counter: &AtomicU64, since: Instant) {
+        counter.fetch_add(since.elapsed().as_nanos() as u64, Ordering::Relaxed);
+    }
+}
+
+/// Stage timings of one build, printed to stderr when `CELLKG_TIMINGS` is set.
+struct Timings {
+    on: bool,
+    /// Also time normalisation apart (one more pass per document).
+    detail: bool,
+    last: Instant,
+    rows: Vec<(String, f64, String)>,
+}
+
+impl Timings {
+    fn from_env() -> Timings {
+        let v = std::env::var("CELLKG_TIMINGS").unwrap_or_default();
+        Timings {
+            on: !v.is_empty() && v != "0",
+            detail: v == "2",
+            last: Instant::now(),
+            rows: Vec::new(),
+        }
+    }
+
+    /// Ends a stage that started where the previous one ended.
+    fn lap(&mut self, stage: &str) {
+        let now = Instant::now();
+        let secs = (now - self.last).as_secs_f64();
+        self.last = now;
+        self.rows.push((stage.to_string(), secs, String::new()));
+    }
+
+    /// Ends the parallel stage: its wall time shared out by the time the workers spent in each
+    /// part of it.
+    fn lap_parallel(&mut self, clock: &WorkerClock) {
+        let now = Instant::now();
+        let wall = (now - self.last).as_secs_f64();
+        self.last = now;
+        let ns = |c: &AtomicU64| c.load(Ordering::Relaxed) as f64 / 1e9;
+        let (read, normalize, extract, cache) = (
+            ns(&clock.read),
+            ns(&clock.normalize),
+            ns(&clock.extract),
+            ns(&clock.cache),
+        );
+        let busy = read + extract + cache + normalize;
+        let share = if busy > 0.0 { wall / busy } else { 0.0 };
+        let mut parts = vec![("read", read)];
+        if self.detail {
+            parts.push(("normalize", normalize));
+        }
+        parts.push(("extract", extract));
+        parts.push(("cache", cache));
+        for (stage, cpu) in parts {
+            self.rows.push((
+                stage.to_string(),
+                cpu * share,
+                format!("{cpu:.3} s summed over threads"),
+            ));
+        }
+    }
+
+    fn print(&self, bytes: u64, total: f64) {
+        if !self.on {
+            return;
+        }
+        let mb = bytes as f64 / 1e6;
+        let mut err = std::io::stderr().lock();
+        for (stage, secs, note) in self.rows.iter().map(|(a, b, c)| (a.as_str(), *b, c.as_str())) {
+            let rate = if secs > 0.0 { mb / secs } else { f64::INFINITY };
+            let _ = writeln!(err, "cellkg: timing {stage:<9} {secs:>9.3} s {rate:>10.1} MB/s  {note}");
+        }
+        let rate = if total > 0.0 { mb / total } else { 0.0 };
+        let _ = writeln!(err, "cellkg: timing {:<9} {total:>9.3} s {rate:>10.1} MB/s  {mb:.1} MB of documents", "total");
+    }
+}
+
+/// One document read and extracted (or taken from the cache).
+struct Done {
+    ext: Extraction,
+    bytes: u64,
+    replaced: usize,
+    entry: Option<(String, Entry)>,
+    reused: bool,
+}
+
+/// Where cached extractions come from and go to.
+struct CacheIo<'a> {
+    old: &'a Cache,
+    new: &'a CacheWriter,
+}
+
+/// Reads and extracts one file, through the cache when there is one.
+fn process_file(
+    root: &Path,
+    path: &Path,
+    ex: &Extractor,
+    cache: Option<&CacheIo>,
+    clock: &WorkerClock,
+    detail: bool,
+) -> Result<std::result::Result<Done, (String, String)>> {
+    let t = Instant::now();
+    let bytes = fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let doc = match crate::ingest::read_document(root, path)? {
+        Ok(doc) => doc,
+        Err(reason) => return Ok(Err((path.display().to_string(), reason))),
+    };
+    WorkerClock::add(&clock.read, t);
+    let replaced = doc.info.replaced;
+    if let Some(io) = cache {
+        let t = Instant::now();
+        let key = crate::cache::key(&doc.info);
+        if let Some((ext, entry, from)) = io.old.get(&key, &doc.info) {
+            io.new.carry(&key, &from)?;
+            WorkerClock::add(&clock.cache, t);
+            return Ok(Ok(Done {
+                ext,
+                bytes,
+                replaced,
+                entry: Some((key, entry)),
+                reused: true,
+            }));
+        }
+        WorkerClock::add(&clock.cache, t);
+    }
+    if detail {
+        let t = Instant::now();
+        drop(ex.segment(&doc.text));
+        WorkerClock::add(&clock.normalize, t);
+    }
+    let t = Instant::now();
+    let ext = ex.extract(doc.info, &doc.text);
+    drop(doc.text);
+    WorkerClock::add(&clock.extract, t);
+    let entry = match cache {
+        Some(io) => {
+            let t = Instant::now();
+            let entry = io.new.put(&ext)?;
+            WorkerClock::add(&clock.cache, t);
+            Some(entry)
+        }
+        None => None,
+    };
+    Ok(Ok(Done {
+        ext,
+        bytes,
+        replaced,
+        entry,
+        reused: false,
+    }))
+}
+
+/// The extractions of a corpus, in path order, with what the cache did.
+struct Corpus {
+    extractions: Vec<Extraction>,
+    stats: BuildStats,
+    entries: BTreeMap<String, Entry>,
+    extracted: usize,
+    reused: usize,
+}
+
+fn extract_files(
+    inputs: &[PathBuf],
+    ex: &Extractor,
+    cache: Option<&CacheIo>,
+    clock: &WorkerClock,
+    detail: bool,
+) -> Result<Corpus> {
     let (files, mut skipped) = crate::ingest::collect_files(inputs)?;
-    type Read = std::result::Result<(Extraction, u64, usize), (String, String)>;
-    let results: Vec<Result<Read>> = files
+    let results: Vec<Result<std::result::Result<Done, (String, String)>>> = files
         .par_iter()
-        .map(|(root, path)| {
-            let bytes = fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-            Ok(match crate::ingest::read_document(root, path)? {
-                Ok(doc) => {
-                    let replaced = doc.info.replaced;
-                    Ok((ex.extract(doc.info, &doc.text), bytes, replaced))
-                }
-                Err(reason) => Err((path.display().to_string(), reason)),
-            })
-        })
+        .map(|(root, path)| process_file(root, path, ex, cache, clock, detail))
         .collect();
-    let mut stats = BuildStats::default();
-    let mut extractions = Vec::new();
+    let mut corpus = Corpus {
+        extractions: Vec::with_capacity(results.len()),
+        stats: BuildStats::default(),
+        entries: BTreeMap::new(),
+        extracted: 0,
+        reused: 0,
+    };
     let mut seen_ids = std::collections::BTreeSet::new();
     for r in results {
         match r? {
-            Ok((ext, bytes, replaced)) => {
-                let id = ext.doc.as_ref().map(|d| d.id.clone()).unwrap_or_default();
+            Ok(done) => {
+                let id = done.ext.doc.as_ref().map(|d| d.id.clone()).unwrap_or_default();
                 if !seen_ids.insert(id.clone()) {
                     skipped.push((
                         id,
@@ -74,17 +271,31 @@ pub fn extract_corpus(inputs: &[PathBuf], ex: &Extractor) -> Result<(Vec<Extract
                     ));
                     continue;
                 }
-                stats.files_read += 1;
-                stats.bytes_read += bytes;
-                stats.replaced_sequences += replaced;
-                extractions.push(ext);
+                corpus.stats.files_read += 1;
+                corpus.stats.bytes_read += done.bytes;
+                corpus.stats.replaced_sequences += done.replaced;
+                if done.reused {
+                    corpus.reused += 1;
+                } else {
+                    corpus.extracted += 1;
+                }
+                if let Some((key, entry)) = done.entry {
+                    corpus.entries.insert(key, entry);
+                }
+                corpus.extractions.push(done.ext);
             }
             Err(skip) => skipped.push(skip),
         }
     }
     skipped.sort();
-    stats.files_skipped = skipped;
-    Ok((extractions, stats))
+    corpus.stats.files_skipped = skipped;
+    Ok(corpus)
+}
+
+/// Reads and extracts every document of the corpus (in parallel), in path order.
+pub fn extract_corpus(inputs: &[PathBuf], ex: &Extractor) -> Result<(Vec<Extraction>, BuildStats)> {
+    let corpus = extract_files(inputs, ex, None, &WorkerClock::default(), false)?;
+    Ok((corpus.extractions, corpus.stats))
 }
 
 /// Builds the graph in memory (no files written).
@@ -92,6 +303,27 @@ pub fn build_graph(inputs: &[PathBuf], ontology: &Ontology) -> Result<KnowledgeG
     let ex = Extractor::new(ontology)?;
     let (extractions, stats) = extract_corpus(inputs, &ex)?;
     Ok(crate::resolve::resolve(extractions, &ex, stats))
+}
+
+/// Maps the graph to RDF and fills a new in-memory store with oxigraph's bulk loader (the same
+/// content as [`crate::rdf::to_store`]).
+pub fn bulk_store(kg: &KnowledgeGraph) -> Result<Store> {
+    let triples = crate::rdf::to_triples(kg)?;
+    let store = Store::new().map_err(|e| Error::Other(format!("creating the rdf store: {e}")))?;
+    let mut loader = store
+        .bulk_loader()
+        .with_num_threads(rayon::current_num_threads());
+    loader
+        .load_quads(
+            triples
+                .into_iter()
+                .map(|t| t.in_graph(GraphName::DefaultGraph)),
+        )
+        .map_err(|e| Error::Other(format!("filling the rdf store: {e}")))?;
+    loader
+        .commit()
+        .map_err(|e| Error::Other(format!("filling the rdf store: {e}")))?;
+    Ok(store)
 }
 
 /// A lock file held for the duration of a build.
@@ -137,45 +369,81 @@ impl Drop for Lock {
     }
 }
 
-/// Writes into a fresh sibling directory, then swaps it in place of `dir`.
-fn replace_dir(dir: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
-    let parent = dir
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-    let name = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_else(|| "out".into());
-    let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
-    let old = parent.join(format!(".{name}.old-{}", std::process::id()));
-    if tmp.exists() {
-        fs::remove_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
+/// A directory being written beside the one it will replace: [`Staged::commit`] swaps it in
+/// (keeping files of the old directory that the build does not write, e.g. views/); dropped
+/// without a commit, it is removed and the old directory stays as it was.
+struct Staged {
+    dir: PathBuf,
+    tmp: PathBuf,
+    old: PathBuf,
+    committed: bool,
+}
+
+impl Staged {
+    fn new(dir: &Path) -> Result<Staged> {
+        let parent = dir
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_else(|| "out".into());
+        let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
+        let old = parent.join(format!(".{name}.old-{}", std::process::id()));
+        if tmp.exists() {
+            fs::remove_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        }
+        fs::create_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        Ok(Staged {
+            dir: dir.to_path_buf(),
+            tmp,
+            old,
+            committed: false,
+        })
     }
-    fs::create_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
-    if let Err(e) = write(&tmp) {
-        let _ = fs::remove_dir_all(&tmp);
-        return Err(e);
+
+    fn path(&self) -> &Path {
+        &self.tmp
     }
-    // Keep files of the old directory that the build does not write (e.g. views/).
-    if dir.exists() {
-        if let Ok(rd) = fs::read_dir(dir) {
-            for entry in rd.flatten() {
-                let target = tmp.join(entry.file_name());
-                if !target.exists() {
-                    copy_recursively(&entry.path(), &target)?;
+
+    fn commit(mut self) -> Result<()> {
+        let (dir, tmp, old) = (&self.dir, &self.tmp, &self.old);
+        if dir.exists() {
+            if let Ok(rd) = fs::read_dir(dir) {
+                for entry in rd.flatten() {
+                    let target = tmp.join(entry.file_name());
+                    if !target.exists() {
+                        copy_recursively(&entry.path(), &target)?;
+                    }
                 }
             }
+            fs::rename(dir, old).map_err(|e| Error::io(dir, e))?;
         }
-        fs::rename(dir, &old).map_err(|e| Error::io(dir, e))?;
+        if let Err(e) = fs::rename(tmp, dir) {
+            let _ = fs::rename(old, dir);
+            return Err(Error::io(dir, e));
+        }
+        self.committed = true;
+        let _ = fs::remove_dir_all(old);
+        Ok(())
     }
-    if let Err(e) = fs::rename(&tmp, dir) {
-        let _ = fs::rename(&old, dir);
-        return Err(Error::io(dir, e));
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_dir_all(&self.tmp);
+        }
     }
-    let _ = fs::remove_dir_all(&old);
-    Ok(())
+}
+
+/// Writes into a fresh sibling directory, then swaps it in place of `dir`.
+fn replace_dir(dir: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    let staged = Staged::new(dir)?;
+    write(staged.path())?;
+    staged.commit()
 }
 
 fn copy_recursively(from: &Path, to: &Path) -> Result<()> {
@@ -193,9 +461,22 @@ fn copy_recursively(from: &Path, to: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Runs a whole build: ontology, corpus, graph, store, exports.
+/// Runs a whole build: ontology, corpus, graph, store, exports (on a pool of
+/// [`BuildOptions::threads`] threads when set).
 pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
+    match opts.threads {
+        Some(n) if n > 0 => rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build()
+            .map_err(|e| Error::Other(format!("starting {n} worker threads: {e}")))?
+            .install(|| build_in_pool(opts)),
+        _ => build_in_pool(opts),
+    }
+}
+
+fn build_in_pool(opts: &BuildOptions) -> Result<BuildReport> {
     let started = Instant::now();
+    let mut timings = Timings::from_env();
     let ontology = Ontology::load(&opts.ontology)?;
     let mut report = BuildReport::default();
     for issue in &ontology.issues {
@@ -227,11 +508,49 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
         .unwrap_or(Path::new("."));
     fs::create_dir_all(store_parent).map_err(|e| Error::io(store_parent, e))?;
     let _lock = Lock::acquire(store_parent.join(".cellkg-build.lock"))?;
+    let ex = Extractor::new(&ontology)?;
+    timings.lap("ontology");
 
-    let kg = build_graph(&opts.inputs, &ontology)?;
-    let store = crate::rdf::to_store(&kg)?;
-    replace_dir(&opts.out, |dir| crate::export::write_all(&kg, &store, dir))?;
-    replace_dir(&opts.store, |dir| save_graph(&kg, &store, dir))?;
+    // The new store directory is staged from the start: new cache entries go straight into it.
+    let version = env!("CARGO_PKG_VERSION");
+    let staged_store = Staged::new(&opts.store)?;
+    let old_cache = if opts.incremental {
+        Cache::open(
+            &opts.store.join(crate::cache::DIR),
+            version,
+            &ontology.fingerprint,
+        )
+    } else {
+        Cache::empty("a full build was asked for")
+    };
+    let new_cache = CacheWriter::create(&staged_store.path().join(crate::cache::DIR))?;
+    let clock = WorkerClock::default();
+    let corpus = extract_files(
+        &opts.inputs,
+        &ex,
+        Some(&CacheIo {
+            old: &old_cache,
+            new: &new_cache,
+        }),
+        &clock,
+        timings.detail,
+    )?;
+    timings.lap_parallel(&clock);
+    let bytes = corpus.stats.bytes_read;
+    report.extracted = corpus.extracted;
+    report.reused = corpus.reused;
+    report.cache_unused = old_cache.unused_because.clone();
+
+    let kg = crate::resolve::resolve(corpus.extractions, &ex, corpus.stats);
+    timings.lap("resolve");
+    let store = bulk_store(&kg)?;
+    timings.lap("rdf");
+    replace_dir(&opts.out, |dir| crate::export::write_build(&kg, &store, dir))?;
+    timings.lap("exports");
+    save_graph(&kg, &store, staged_store.path())?;
+    new_cache.finish(version, &ontology.fingerprint, corpus.entries)?;
+    staged_store.commit()?;
+    timings.lap("store");
 
     report.documents = kg.documents.len();
     report.entities = kg.entities.len();
@@ -241,6 +560,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
     report.conflicts = kg.conflicts.len();
     report.skipped = kg.stats.files_skipped.clone();
     report.seconds = started.elapsed().as_secs_f64();
+    timings.print(bytes, report.seconds);
     Ok(report)
 }
 

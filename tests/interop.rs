@@ -1,7 +1,12 @@
-//! Checks the committed exports with the real tools users take them to: Graphviz renders
-//! `graph.dot`, rdflib reads `graph.ttl` and `graph.nq` and finds the same default graph, pandas
-//! reads every CSV with exactly the contract's columns, networkx reads the GraphML, and every
-//! row of `mentions.csv` satisfies `text[start:end] == surface` against the files in `seeds/`.
+//! Checks the exports with the real tools users take them to: Graphviz renders `graph.dot` and
+//! every kind of DOT view; rdflib reads `graph.ttl` and `graph.nq` and finds the same default
+//! graph, and reads the Turtle, N-Triples, JSON-LD and RDF/XML exports with the store's triple
+//! count; pandas reads every CSV with exactly the contract's columns (and the Excel flavour);
+//! the Neo4j folder follows the admin-import header format; networkx reads the GraphML and the
+//! node-link JSON with the node and edge counts of `cellkg stats`; and every row of
+//! `mentions.csv` satisfies `text[start:end] == surface` against the files in `seeds/`. The
+//! committed exports are checked where they exist; the checks that compare with `cellkg stats` or
+//! the store run on a fresh build of the default corpus in a temporary directory.
 //!
 //! The Python side lives in `tests/interop/*.py` (one script per check, run here with
 //! `std::process::Command`). Python is `$CELLKG_PYTHON`, else `python3`; the exports are
@@ -113,21 +118,40 @@ fn script(name: &str) -> PathBuf {
     repo().join("tests/interop").join(name)
 }
 
-#[test]
-fn graphviz_renders_graph_dot_to_svg() {
-    match try_run(Command::new("dot").arg("-V")) {
-        Some(o) if o.status.success() => {}
-        _ => return skip("Graphviz `dot` is not installed (Debian package graphviz)"),
-    }
-    let Some(exports) = exports_with(&["graph.dot"]) else {
-        return;
-    };
+/// A fresh build of the default corpus: (temp dir, exports dir, store dir).
+fn fresh_build() -> (tempfile::TempDir, PathBuf, PathBuf) {
     let tmp = tempfile::tempdir().expect("temp dir");
-    let svg = tmp.path().join("graph.svg");
+    let (out, store) = (tmp.path().join("exports"), tmp.path().join("store"));
+    run_ok(cellkg(&store).arg("build").arg("--out").arg(&out));
+    (tmp, out, store)
+}
+
+fn cellkg(store: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_cellkg"));
+    c.current_dir(repo()).arg("--store").arg(store);
+    c
+}
+
+fn has_dot() -> bool {
+    match try_run(Command::new("dot").arg("-V")) {
+        Some(o) if o.status.success() => true,
+        _ => {
+            skip("Graphviz `dot` is not installed (Debian package graphviz)");
+            false
+        }
+    }
+}
+
+/// Renders `dot_file` to SVG and checks that the result is a whole SVG that draws nodes.
+fn renders(dot_file: &Path, dir: &Path) {
+    let svg = dir.join(format!(
+        "{}.svg",
+        dot_file.file_stem().unwrap().to_string_lossy()
+    ));
     run_ok(
         Command::new("dot")
             .arg("-Tsvg")
-            .arg(exports.join("graph.dot"))
+            .arg(dot_file)
             .arg("-o")
             .arg(&svg),
     );
@@ -138,7 +162,74 @@ fn graphviz_renders_graph_dot_to_svg() {
         "dot's output is not a whole SVG document:\n{}",
         &text[..text.len().min(500)]
     );
-    assert!(text.contains("<g id=\"node"), "the SVG draws no node");
+    assert!(
+        text.contains("<g id=\"node"),
+        "the SVG of {} draws no node",
+        dot_file.display()
+    );
+}
+
+#[test]
+fn graphviz_renders_graph_dot_to_svg() {
+    if !has_dot() {
+        return;
+    }
+    let Some(exports) = exports_with(&["graph.dot"]) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("temp dir");
+    renders(&exports.join("graph.dot"), tmp.path());
+}
+
+#[test]
+fn graphviz_renders_every_kind_of_dot_view() {
+    if !has_dot() {
+        return;
+    }
+    let (tmp, _, store) = fresh_build();
+    let views: &[(&str, &[&str])] = &[
+        ("plain", &[]),
+        ("en", &["--lang", "en"]),
+        (
+            "sfdp",
+            &[
+                "--connected-only",
+                "--layout",
+                "sfdp",
+                "--title",
+                "a \"title\"",
+            ],
+        ),
+        ("cluster", &["--connected-only", "--cluster"]),
+        ("focus", &["--focus", "BCMA", "--depth", "2"]),
+        (
+            "types",
+            &["--types", "Product,Target", "--min-confidence", "0.7"],
+        ),
+        (
+            "relations",
+            &["--relations", "targets,treats", "--layout", "neato"],
+        ),
+    ];
+    for (name, args) in views {
+        let file = tmp.path().join(format!("{name}.dot"));
+        run_ok(
+            cellkg(&store)
+                .args(["export", "dot"])
+                .args(*args)
+                .arg("-o")
+                .arg(&file),
+        );
+        renders(&file, tmp.path());
+    }
+    // And the binary's own svg export, through Graphviz.
+    let svg = tmp.path().join("own.svg");
+    run_ok(
+        cellkg(&store)
+            .args(["export", "svg", "--focus", "CD19", "-o"])
+            .arg(&svg),
+    );
+    assert!(std::fs::read_to_string(&svg).unwrap().contains("<svg"));
 }
 
 #[test]
@@ -189,31 +280,93 @@ fn mention_offsets_point_at_their_surface_in_the_seeds() {
 }
 
 #[test]
-fn networkx_reads_the_graphml() {
+fn networkx_reads_graphml_and_json_with_the_counts_of_stats() {
     let Some(python) = python_with(&["networkx"]) else {
         return;
     };
-    let Some(exports) = exports_with(&["nodes.csv"]) else {
+    let (tmp, exports, store) = fresh_build();
+    let stats = run_ok(cellkg(&store).args(["stats", "--format", "json"]));
+    let stats_file = tmp.path().join("stats.json");
+    std::fs::write(&stats_file, &stats.stdout).expect("writes stats.json");
+    run_ok(
+        Command::new(&python)
+            .arg(script("check_graph.py"))
+            .arg(exports.join("graph.graphml"))
+            .arg(exports.join("graph.json"))
+            .arg(&stats_file),
+    );
+    // The committed ones too, against the committed exports' own counts.
+    if let Some(committed) = exports_with(&["graph.graphml", "graph.json"]) {
+        let code = "import sys, json, networkx as nx\n\
+                    g = nx.read_graphml(sys.argv[1])\n\
+                    j = nx.node_link_graph(json.load(open(sys.argv[2], encoding='utf-8')), edges='edges')\n\
+                    print(g.number_of_nodes(), g.number_of_edges(), j.number_of_nodes(), j.number_of_edges())\n\
+                    sys.exit(0 if (g.number_of_nodes(), g.number_of_edges()) == (j.number_of_nodes(), j.number_of_edges()) else 1)\n";
+        run_ok(
+            Command::new(&python)
+                .args(["-c", code])
+                .arg(committed.join("graph.graphml"))
+                .arg(committed.join("graph.json")),
+        );
+    }
+}
+
+#[test]
+fn rdflib_parses_every_rdf_export_with_the_store_triple_count() {
+    let Some(python) = python_with(&["rdflib"]) else {
         return;
     };
-    let mut graphml: Vec<PathBuf> = std::fs::read_dir(&exports)
-        .map(|rd| {
-            rd.filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == "graphml"))
-                .collect()
-        })
-        .unwrap_or_default();
-    graphml.sort();
-    if graphml.is_empty() {
-        // GraphML is an export format, but not a file the default build must write.
-        eprintln!("skipped: no *.graphml in {}", exports.display());
+    let (tmp, _, store) = fresh_build();
+    let mut args = Vec::new();
+    for (format, ext, rdflib) in [
+        ("turtle", "ttl", "turtle"),
+        ("ntriples", "nt", "nt"),
+        ("jsonld", "jsonld", "json-ld"),
+        ("rdfxml", "rdf", "xml"),
+    ] {
+        let file = tmp.path().join(format!("graph.{ext}"));
+        run_ok(cellkg(&store).args(["export", format, "-o"]).arg(&file));
+        args.push(format!("{}:{rdflib}", file.display()));
+    }
+    run_ok(
+        Command::new(python)
+            .arg(script("check_rdf_formats.py"))
+            .arg(store.join("store.nq"))
+            .args(args),
+    );
+}
+
+#[test]
+fn pandas_reads_the_excel_flavour_without_live_formulas() {
+    let Some(python) = python_with(&["pandas"]) else {
         return;
-    }
-    for path in graphml {
-        let code = "import sys, networkx as nx\n\
-                    g = nx.read_graphml(sys.argv[1])\n\
-                    print(f'{sys.argv[1]}: {g.number_of_nodes()} nodes, {g.number_of_edges()} edges')\n\
-                    sys.exit(0 if g.number_of_nodes() > 0 else 1)\n";
-        run_ok(Command::new(&python).args(["-c", code]).arg(&path));
-    }
+    };
+    let (tmp, _, store) = fresh_build();
+    let dir = tmp.path().join("excel");
+    run_ok(
+        cellkg(&store)
+            .args(["export", "csv", "--excel", "-o"])
+            .arg(&dir),
+    );
+    run_ok(
+        Command::new(python)
+            .arg(script("check_csv.py"))
+            .arg("--excel")
+            .arg(&dir),
+    );
+}
+
+#[test]
+fn neo4j_folder_follows_the_admin_import_headers() {
+    let Some(python) = python_with(&["pandas"]) else {
+        return;
+    };
+    let Some(exports) = exports_with(&["neo4j/entities.csv", "neo4j/relations.csv"]) else {
+        return;
+    };
+    run_ok(
+        Command::new(python)
+            .arg(script("check_neo4j.py"))
+            .arg(exports.join("neo4j")),
+    );
 }

@@ -3,8 +3,10 @@
 //!
 //! UTF-8, a header row, RFC 4180 quoting (the csv crate), rows in the graph's own sorted order,
 //! multi-valued cells joined with `|`, decimals without trailing zeros, confidences with two
-//! decimals, `\n` line ends. The same graph gives the same bytes. This module does not sort or
-//! filter the graph and does not replace the directory atomically: the caller does that.
+//! decimals, `\n` line ends. The same graph gives the same bytes. The Excel flavour adds a
+//! byte-order mark and neutralises cells that a spreadsheet would run as formulas. This module
+//! does not sort or filter the graph and does not replace the directory atomically: the caller
+//! does that.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -227,31 +229,95 @@ pub fn rows(kg: &KnowledgeGraph, file: &str) -> Vec<Vec<String>> {
     out
 }
 
+/// Which CSV dialect to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CsvFlavour {
+    /// The contract: UTF-8 without a byte-order mark, cells as they are.
+    #[default]
+    Plain,
+    /// For Excel: a UTF-8 byte-order mark (so Excel reads Chinese as UTF-8) and every cell that
+    /// starts with `=`, `+`, `-`, `@`, a tab or a carriage return, and is not a plain number,
+    /// prefixed with `'` so that Excel shows it as text instead of running it as a formula.
+    Excel,
+}
+
+/// A cell made safe for a spreadsheet: see [`CsvFlavour::Excel`].
+pub fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
+    let risky = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if risky && cell.parse::<f64>().is_err() {
+        std::borrow::Cow::Owned(format!("'{cell}"))
+    } else {
+        std::borrow::Cow::Borrowed(cell)
+    }
+}
+
 /// Writes one contract file's rows as CSV to `w`.
 pub fn write_csv(kg: &KnowledgeGraph, file: &str, w: impl Write) -> io::Result<()> {
+    write_csv_flavour(kg, file, w, CsvFlavour::Plain)
+}
+
+/// Writes one contract file's rows as CSV of the given flavour to `w`.
+pub fn write_csv_flavour(
+    kg: &KnowledgeGraph,
+    file: &str,
+    w: impl Write,
+    flavour: CsvFlavour,
+) -> io::Result<()> {
+    write_rows(rows(kg, file), w, flavour)
+}
+
+/// Writes rows (header first) as CSV of the given flavour: `\n` line ends, RFC 4180 quoting.
+pub fn write_rows(
+    rows: Vec<Vec<String>>,
+    mut w: impl Write,
+    flavour: CsvFlavour,
+) -> io::Result<()> {
+    if flavour == CsvFlavour::Excel {
+        w.write_all(b"\xef\xbb\xbf")?;
+    }
     let mut writer = ::csv::WriterBuilder::new()
         .terminator(::csv::Terminator::Any(b'\n'))
         .from_writer(w);
-    for row in rows(kg, file) {
-        writer.write_record(&row).map_err(io::Error::other)?;
+    for row in rows {
+        match flavour {
+            CsvFlavour::Plain => writer.write_record(&row),
+            CsvFlavour::Excel => {
+                writer.write_record(row.iter().map(|c| neutralise(c).into_owned()))
+            }
+        }
+        .map_err(io::Error::other)?;
     }
     writer.flush()
 }
 
 /// Writes one contract file into `dir`.
 pub fn write_csv_file(kg: &KnowledgeGraph, file: &str, dir: &Path) -> Result<()> {
+    write_csv_file_flavour(kg, file, dir, CsvFlavour::Plain)
+}
+
+fn write_csv_file_flavour(
+    kg: &KnowledgeGraph,
+    file: &str,
+    dir: &Path,
+    flavour: CsvFlavour,
+) -> Result<()> {
     let path = dir.join(file);
     let f = File::create(&path).map_err(|e| Error::io(&path, e))?;
     let mut w = BufWriter::new(f);
-    write_csv(kg, file, &mut w).map_err(|e| Error::io(&path, e))?;
+    write_csv_flavour(kg, file, &mut w, flavour).map_err(|e| Error::io(&path, e))?;
     w.flush().map_err(|e| Error::io(&path, e))
 }
 
 /// Writes every CSV file of the contract into `dir` (created if missing).
 pub fn write_csv_all(kg: &KnowledgeGraph, dir: &Path) -> Result<()> {
+    write_csv_all_flavour(kg, dir, CsvFlavour::Plain)
+}
+
+/// Writes every CSV file of the contract, in the given flavour, into `dir` (created if missing).
+pub fn write_csv_all_flavour(kg: &KnowledgeGraph, dir: &Path, flavour: CsvFlavour) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     for (file, _) in CSV_HEADERS {
-        write_csv_file(kg, file, dir)?;
+        write_csv_file_flavour(kg, file, dir, flavour)?;
     }
     Ok(())
 }

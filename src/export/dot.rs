@@ -4,9 +4,13 @@
 //! order), then written as DOT text in that order, so the same graph always gives the same bytes.
 //! Nodes are filled and shaped by their class (`color` and `shape` from the ontology), labelled
 //! with the entity label; edges are labelled with the relation's label in the chosen language;
-//! negative relations are dashed. A legend cluster lists the classes present. Every string is
-//! quoted and escaped (quotes, backslashes, line breaks). Fonts name Noto Sans CJK SC so Chinese
-//! renders. This module does not run Graphviz and does not cut subgraphs.
+//! negative relations are dashed. A legend cluster lists the classes present and explains dashed
+//! and thick lines. [`ViewOptions`] make a view readable: boxes per class (`cluster`), isolated
+//! entities left out and counted in the legend (`connected_only`), the focus drawn thick, a title,
+//! and the layout engine (with a force engine such as sfdp, which ignores clusters, the legend is
+//! one table node). Every string is quoted and escaped (quotes, backslashes, line breaks; HTML
+//! labels escaped as HTML). Fonts name Noto Sans CJK SC so Chinese renders. This module does not
+//! run Graphviz and does not cut subgraphs.
 
 use std::collections::BTreeSet;
 use std::io::{self, Write};
@@ -78,9 +82,76 @@ fn entity_label(e: &Entity, lang: Lang) -> &str {
     }
 }
 
+/// How a drawing is laid out and what it leaves out, beyond the label language. The default
+/// draws every entity, without clusters, title or layout engine (Graphviz's `dot`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ViewOptions {
+    /// Group the nodes of each class in a box of their own (`cluster_{class}`).
+    pub cluster: bool,
+    /// Leave out entities without any relation; the legend says how many.
+    pub connected_only: bool,
+    /// Entity ids drawn with a thick border (the focus of a cut).
+    pub highlight: Vec<String>,
+    /// Graphviz layout engine written as the graph's `layout` attribute (`dot`, `fdp`, `sfdp`,
+    /// `neato`…); `dot -Tsvg` then lays the graph out with it.
+    pub layout: Option<String>,
+    /// A title drawn above the graph.
+    pub title: Option<String>,
+}
+
+/// The layout engines a view may name.
+pub const LAYOUTS: &[&str] = &["dot", "neato", "fdp", "sfdp", "circo", "twopi", "osage"];
+
 /// Writes the graph as DOT to `w`.
 pub fn write_dot(kg: &KnowledgeGraph, w: &mut dyn Write, opts: &DotOptions) -> Result<()> {
-    write_dot_io(kg, w, opts).map_err(|e| Error::io("<output>", e))
+    write_dot_io(kg, w, opts, &ViewOptions::default()).map_err(|e| Error::io("<output>", e))
+}
+
+/// Writes the graph as DOT to `w`, laid out as `view` says.
+pub fn write_dot_view(
+    kg: &KnowledgeGraph,
+    w: &mut dyn Write,
+    opts: &DotOptions,
+    view: &ViewOptions,
+) -> Result<()> {
+    if let Some(l) = &view.layout {
+        if !LAYOUTS.contains(&l.as_str()) {
+            return Err(Error::Other(format!(
+                "unknown layout `{l}`; expected one of {}",
+                LAYOUTS.join(", ")
+            )));
+        }
+    }
+    write_dot_io(kg, w, opts, view).map_err(|e| Error::io("<output>", e))
+}
+
+/// Escapes text for a Graphviz HTML-like label.
+fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\n' => out.push_str("<BR/>"),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Black or white, whichever reads better on the fill colour `#rrggbb`.
+fn font_color(fill: &str) -> Option<&'static str> {
+    let hex = fill.strip_prefix('#')?;
+    if hex.len() != 6 {
+        return None;
+    }
+    let c = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).ok().map(f64::from);
+    let (r, g, b) = (c(0)?, c(2)?, c(4)?);
+    let luminance = 0.299 * r + 0.587 * g + 0.114 * b;
+    (luminance < 140.0).then_some("white")
 }
 
 /// [`write_dot`] with I/O errors as they are, for callers that know the path.
@@ -88,14 +159,29 @@ pub(crate) fn write_dot_io(
     kg: &KnowledgeGraph,
     w: &mut dyn Write,
     opts: &DotOptions,
+    view: &ViewOptions,
 ) -> io::Result<()> {
     let vocab = &kg.vocabulary;
+    let edges = kg.edges();
+    let connected: BTreeSet<&str> = edges
+        .iter()
+        .filter(|e| kg.entities.contains_key(&e.source) && kg.entities.contains_key(&e.target))
+        .flat_map(|e| [e.source.as_str(), e.target.as_str()])
+        .collect();
+    let drawn = |e: &Entity| {
+        !view.connected_only || connected.contains(e.id.as_str()) || view.highlight.contains(&e.id)
+    };
     let mut graph: DiGraph<&Entity, Edge> = DiGraph::new();
     let mut index: std::collections::BTreeMap<&str, NodeIndex> = Default::default();
+    let mut left_out = 0;
     for (id, e) in &kg.entities {
-        index.insert(id.as_str(), graph.add_node(e));
+        if drawn(e) {
+            index.insert(id.as_str(), graph.add_node(e));
+        } else {
+            left_out += 1;
+        }
     }
-    for edge in kg.edges() {
+    for edge in edges {
         if let (Some(&a), Some(&b)) = (
             index.get(edge.source.as_str()),
             index.get(edge.target.as_str()),
@@ -125,14 +211,31 @@ pub(crate) fn write_dot_io(
             _ => class.to_string(),
         }
     };
+    let zh = opts.lang == Lang::Zh;
 
     let mut out = io::BufWriter::new(w);
     writeln!(out, "digraph cellkg {{")?;
-    writeln!(
+    write!(
         out,
-        "  graph [fontname={}, rankdir=LR, overlap=false, splines=true];",
+        "  graph [fontname={}, rankdir=LR, overlap=false, splines=true",
         quote(FONT)
     )?;
+    if let Some(layout) = &view.layout {
+        write!(out, ", layout={}", quote(layout))?;
+        if layout != "dot" {
+            write!(out, ", sep=\"+12\", K=1.2")?;
+        }
+    }
+    if let Some(title) = &view.title {
+        write!(out, ", label={}, labelloc=t, fontsize=20", quote(title))?;
+    }
+    if view.cluster {
+        write!(
+            out,
+            ", compound=true, newrank=true, nodesep=0.25, ranksep=0.9"
+        )?;
+    }
+    writeln!(out, "];")?;
     writeln!(
         out,
         "  node [fontname={}, style=filled, fontsize=11];",
@@ -141,40 +244,142 @@ pub(crate) fn write_dot_io(
     writeln!(out, "  edge [fontname={}, fontsize=9];", quote(FONT))?;
 
     let classes: BTreeSet<String> = graph.node_weights().map(|e| class_of(e)).collect();
-    if !classes.is_empty() {
-        let legend = match opts.lang {
-            Lang::Zh => "图例",
-            Lang::En => "legend",
-        };
+    let negative_drawn = graph.edge_weights().any(|e| {
+        vocab
+            .properties
+            .get(&e.relation)
+            .is_some_and(|p| p.negation_of.is_some())
+    });
+    let mut notes = Vec::new();
+    if negative_drawn {
+        notes.push(if zh {
+            "红色虚线：否定关系（如“未覆盖”）".to_string()
+        } else {
+            "dashed red: negative relation (e.g. does not cover)".to_string()
+        });
+    }
+    if graph.edge_weights().any(|e| e.evidence_count > 1) {
+        notes.push(if zh {
+            "线越粗，出处越多".to_string()
+        } else {
+            "thicker line: more quotes behind it".to_string()
+        });
+    }
+    if !view.highlight.is_empty() {
+        notes.push(if zh {
+            "粗框：焦点实体".to_string()
+        } else {
+            "thick border: the focus".to_string()
+        });
+    }
+    if left_out > 0 {
+        notes.push(if zh {
+            format!("未画出 {left_out} 个无关系的孤立实体")
+        } else {
+            format!("{left_out} isolated entities (no relation) not drawn")
+        });
+    }
+    let legend = if zh { "图例" } else { "legend" };
+    // Force-directed engines ignore clusters: there the legend is one node holding a table.
+    let force = view
+        .layout
+        .as_deref()
+        .is_some_and(|l| l != "dot" && l != "fdp" && l != "osage");
+    if force && (!classes.is_empty() || !notes.is_empty()) {
+        let mut html = format!(
+            "<<TABLE BORDER=\"1\" CELLBORDER=\"0\" CELLSPACING=\"4\" COLOR=\"#999999\">\
+             <TR><TD COLSPAN=\"2\"><B>{}</B></TD></TR>",
+            html_escape(legend)
+        );
+        for class in &classes {
+            let (color, _) = style_of(class);
+            html.push_str(&format!(
+                "<TR><TD BGCOLOR={} WIDTH=\"24\"> </TD><TD ALIGN=\"LEFT\">{}</TD></TR>",
+                quote(&color),
+                html_escape(&class_label(class))
+            ));
+        }
+        for note in &notes {
+            html.push_str(&format!(
+                "<TR><TD COLSPAN=\"2\" ALIGN=\"LEFT\"><FONT POINT-SIZE=\"10\">{}</FONT></TD></TR>",
+                html_escape(note)
+            ));
+        }
+        html.push_str("</TABLE>>");
+        writeln!(out, "  \"legend\" [label={html}, shape=plain, style=\"\"];")?;
+    } else if !classes.is_empty() || !notes.is_empty() {
         writeln!(out, "  subgraph cluster_legend {{")?;
         writeln!(out, "    label={};", quote(legend))?;
         writeln!(out, "    style=dashed;")?;
         for class in &classes {
             let (color, shape) = style_of(class);
-            writeln!(
+            write!(
                 out,
-                "    {} [label={}, fillcolor={}, shape={}];",
+                "    {} [label={}, fillcolor={}, shape={}",
                 quote(&format!("legend:{class}")),
                 quote(&class_label(class)),
                 quote(&color),
                 quote(&shape)
             )?;
+            if let Some(fc) = font_color(&color) {
+                write!(out, ", fontcolor={fc}")?;
+            }
+            writeln!(out, "];")?;
+        }
+        if !notes.is_empty() {
+            writeln!(
+                out,
+                "    \"legend:notes\" [label={}, shape=plaintext, style=\"\", fontsize=10];",
+                quote(&notes.join("\n"))
+            )?;
         }
         writeln!(out, "  }}")?;
     }
 
-    for n in graph.node_indices() {
-        let e = graph[n];
+    let write_node = |out: &mut dyn Write, indent: &str, e: &Entity| -> io::Result<()> {
         let (color, shape) = style_of(&class_of(e));
-        writeln!(
+        write!(
             out,
-            "  {} [label={}, fillcolor={}, shape={}, tooltip={}];",
+            "{indent}{} [label={}, fillcolor={}, shape={}, tooltip={}",
             quote(&e.id),
             quote(entity_label(e, opts.lang)),
             quote(&color),
             quote(&shape),
             quote(&e.id)
         )?;
+        if let Some(fc) = font_color(&color) {
+            write!(out, ", fontcolor={fc}")?;
+        }
+        if view.highlight.contains(&e.id) {
+            write!(out, ", penwidth=4, fontsize=14")?;
+        }
+        writeln!(out, "];")
+    };
+    if view.cluster {
+        for class in &classes {
+            let (color, _) = style_of(class);
+            writeln!(
+                out,
+                "  subgraph {} {{",
+                quote(&format!("cluster_class_{class}"))
+            )?;
+            writeln!(
+                out,
+                "    label={}; style=\"rounded,dashed\"; color={}; fontsize=14;",
+                quote(&class_label(class)),
+                quote(&color)
+            )?;
+            for n in graph.node_indices() {
+                if class_of(graph[n]) == *class {
+                    write_node(&mut out, "    ", graph[n])?;
+                }
+            }
+            writeln!(out, "  }}")?;
+        }
+    } else {
+        for n in graph.node_indices() {
+            write_node(&mut out, "  ", graph[n])?;
+        }
     }
 
     for ei in graph.edge_indices() {

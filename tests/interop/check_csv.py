@@ -1,10 +1,12 @@
 """Reads every CSV file of an exports directory with pandas and checks the contract headers.
 
-Usage: check_csv.py EXPORTS_DIR
+Usage: check_csv.py [--excel] EXPORTS_DIR
 
-Each of the six contract files must exist, be UTF-8 without a byte-order mark, parse with
+Each of the seven contract files must exist, be UTF-8 without a byte-order mark, parse with
 pandas, and have exactly the contract's columns in the contract's order. Any other CSV file at
-the top level must parse too. Exit status 0 when all hold, 1 otherwise; 2 on bad usage.
+the top level must parse too. With --excel (a directory written by `cellkg export csv --excel`)
+every file must instead start with a UTF-8 byte-order mark, and no cell may start with = + - @
+unless it is a number. Exit status 0 when all hold, 1 otherwise; 2 on bad usage.
 """
 
 import sys
@@ -19,14 +21,27 @@ CONTRACT = {
     "mentions.csv": "entity,document,start,end,surface",
     "prices.csv": "subject,amount,amount_min,amount_max,currency,unit,qualifier,document,start,end,quote",
     "clinical.csv": "product,indication,metric,value,value_min,value_max,document,start,end,quote",
+    "conflicts.csv": "id,subject,relation,values,description,documents",
 }
 
 
+def is_number(s: str) -> bool:
+    try:
+        float(s)
+        return True
+    except ValueError:
+        return False
+
+
 def main() -> int:
-    if len(sys.argv) != 2:
+    args = sys.argv[1:]
+    excel = args[:1] == ["--excel"]
+    if excel:
+        args = args[1:]
+    if len(args) != 1:
         print(__doc__, file=sys.stderr)
         return 2
-    exports = Path(sys.argv[1])
+    exports = Path(args[0])
     failures = []
     for name in sorted(set(CONTRACT) | {p.name for p in exports.glob("*.csv")}):
         path = exports / name
@@ -34,10 +49,13 @@ def main() -> int:
             failures.append(f"{path}: missing (the export contract requires it)")
             continue
         raw = path.read_bytes()
-        if raw.startswith(b"\xef\xbb\xbf"):
+        if excel and not raw.startswith(b"\xef\xbb\xbf"):
+            failures.append(f"{path}: --excel files must start with a UTF-8 byte-order mark")
+        if not excel and raw.startswith(b"\xef\xbb\xbf"):
             failures.append(f"{path}: starts with a UTF-8 byte-order mark")
         try:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+            encoding = "utf-8-sig" if excel else "utf-8"
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding)
         except Exception as e:  # pandas raises several kinds of parse errors
             failures.append(f"{path}: pandas cannot read it: {e}")
             continue
@@ -47,6 +65,15 @@ def main() -> int:
             failures.append(
                 f"{path}: columns are {','.join(columns)}, the contract says {expected}"
             )
+        if excel:
+            live = [
+                v
+                for col in frame.columns
+                for v in frame[col]
+                if v[:1] in ("=", "+", "-", "@") and not is_number(v)
+            ]
+            if live:
+                failures.append(f"{path}: {len(live)} cells could run as formulas, e.g. {live[0]!r}")
         print(f"{name}: {len(frame)} rows, {len(columns)} columns")
     for f in failures:
         print(f"FAIL {f}", file=sys.stderr)

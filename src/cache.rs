@@ -1,0 +1,234 @@
+//! The extraction cache that makes rebuilds incremental.
+//!
+//! In: the `cache/` directory of the previous build's store, the cellkg version and the ontology
+//! fingerprint. Out: the previous [`Extraction`] of a document whose inputs have not changed,
+//! and a new `cache/` directory written beside the new store.
+//!
+//! One entry per document, keyed by the SHA-256 of its [`DocumentInfo`] (which holds the SHA-256
+//! of the file bytes, the document id, path, encoding and title: everything `extract` is given
+//! besides the text, which the bytes determine), stored as compact JSON in `cache/{key}.json`.
+//! `cache/manifest.json` names the cellkg version, the ontology fingerprint and, per entry, the
+//! SHA-256 of its file. A build trusts an entry only when the version and the fingerprint match
+//! and the file hashes to the manifest's checksum; anything else is extracted again, so a
+//! changed ontology or a new cellkg re-extracts everything and a corrupt entry costs one
+//! extraction, never a wrong graph. The cache lives inside the store directory, which a build
+//! replaces as a whole only when it succeeds (see `pipeline`): a failed build leaves the
+//! previous cache as it was. Documents no longer in the corpus drop out of the new cache.
+//! It does not decide what to extract or merge: see `pipeline`.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::extract::Extraction;
+use crate::model::DocumentInfo;
+
+/// Name of the cache directory inside the store directory.
+pub const DIR: &str = "cache";
+/// Name of the manifest inside the cache directory.
+pub const MANIFEST: &str = "manifest.json";
+/// Version of the cache layout; a different one is ignored.
+const FORMAT: u32 = 1;
+
+/// The manifest of a cache directory.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: u32,
+    /// `CARGO_PKG_VERSION` of the cellkg that wrote the cache.
+    pub cellkg: String,
+    /// [`crate::ontology::Ontology::fingerprint`] of the ontology the entries were extracted with.
+    pub ontology: String,
+    /// Entry key → entry.
+    pub entries: BTreeMap<String, Entry>,
+}
+
+/// One cached extraction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    /// Document path relative to its corpus root (for people reading the manifest).
+    pub path: String,
+    /// Hex SHA-256 of the entry file.
+    pub checksum: String,
+}
+
+/// The entry key of a document: hex SHA-256 of its [`DocumentInfo`].
+pub fn key(info: &DocumentInfo) -> String {
+    let mut h = Sha256::new();
+    h.update(FORMAT.to_le_bytes());
+    for part in [
+        info.id.as_str(),
+        info.path.as_str(),
+        info.encoding.as_str(),
+        info.sha256.as_str(),
+        info.title.as_str(),
+    ] {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part.as_bytes());
+    }
+    h.update((info.chars as u64).to_le_bytes());
+    h.update((info.replaced as u64).to_le_bytes());
+    format!("{:x}", h.finalize())
+}
+
+fn entry_name(key: &str) -> String {
+    format!("{key}.json")
+}
+
+/// The cache of the previous build, read-only.
+#[derive(Debug, Default)]
+pub struct Cache {
+    dir: Option<PathBuf>,
+    manifest: Manifest,
+    /// Why the previous cache is not used, if it is not.
+    pub unused_because: Option<String>,
+}
+
+impl Cache {
+    /// An empty cache: every document is extracted.
+    pub fn empty(reason: &str) -> Cache {
+        Cache {
+            unused_because: Some(reason.to_string()),
+            ..Cache::default()
+        }
+    }
+
+    /// Opens the cache directory `dir` written for this `version` and ontology `fingerprint`.
+    /// A missing, unreadable or stale manifest gives an empty cache (with the reason).
+    pub fn open(dir: &Path, version: &str, fingerprint: &str) -> Cache {
+        let path = dir.join(MANIFEST);
+        let bytes = match fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Cache::empty("no cache from a previous build")
+            }
+            Err(e) => return Cache::empty(&format!("{}: {e}", path.display())),
+        };
+        let manifest: Manifest = match serde_json::from_slice(&bytes) {
+            Ok(m) => m,
+            Err(e) => return Cache::empty(&format!("{}: corrupt manifest: {e}", path.display())),
+        };
+        if manifest.format != FORMAT {
+            return Cache::empty("the cache was written in another layout");
+        }
+        if manifest.cellkg != version {
+            return Cache::empty(&format!(
+                "the cache was written by cellkg {}, this is {version}",
+                manifest.cellkg
+            ));
+        }
+        if manifest.ontology != fingerprint {
+            return Cache::empty("the ontology changed since the cache was written");
+        }
+        Cache {
+            dir: Some(dir.to_path_buf()),
+            manifest,
+            unused_because: None,
+        }
+    }
+
+    /// Number of entries listed in the manifest.
+    pub fn len(&self) -> usize {
+        self.manifest.entries.len()
+    }
+
+    /// Whether the manifest lists no entry.
+    pub fn is_empty(&self) -> bool {
+        self.manifest.entries.is_empty()
+    }
+
+    /// The cached extraction under `key` with its entry, if present, intact and about `info`.
+    pub fn get(&self, key: &str, info: &DocumentInfo) -> Option<(Extraction, Entry, PathBuf)> {
+        let dir = self.dir.as_ref()?;
+        let entry = self.manifest.entries.get(key)?;
+        let path = dir.join(entry_name(key));
+        let bytes = fs::read(&path).ok()?;
+        if format!("{:x}", Sha256::digest(&bytes)) != entry.checksum {
+            return None;
+        }
+        let ext: Extraction = serde_json::from_slice(&bytes).ok()?;
+        if ext.doc.as_ref() != Some(info) {
+            return None;
+        }
+        Some((ext, entry.clone(), path))
+    }
+}
+
+/// A new cache directory being written (inside the store directory being built).
+#[derive(Debug)]
+pub struct CacheWriter {
+    dir: PathBuf,
+}
+
+impl CacheWriter {
+    /// Creates the directory `dir` (empty).
+    pub fn create(dir: &Path) -> Result<CacheWriter> {
+        fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        Ok(CacheWriter {
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    /// Writes a new entry for `ext` (its document must be set) and returns its key and entry.
+    pub fn put(&self, ext: &Extraction) -> Result<(String, Entry)> {
+        let info = ext
+            .doc
+            .as_ref()
+            .ok_or_else(|| Error::Other("caching an extraction without a document".into()))?;
+        let key = key(info);
+        let bytes = serde_json::to_vec(ext)
+            .map_err(|e| Error::Other(format!("serializing the cache entry of {}: {e}", info.path)))?;
+        let path = self.dir.join(entry_name(&key));
+        fs::write(&path, &bytes).map_err(|e| Error::io(&path, e))?;
+        let entry = Entry {
+            path: info.path.clone(),
+            checksum: format!("{:x}", Sha256::digest(&bytes)),
+        };
+        Ok((key, entry))
+    }
+
+    /// Carries an intact entry of the previous cache over (a hard link, else a copy).
+    pub fn carry(&self, key: &str, from: &Path) -> Result<()> {
+        let to = self.dir.join(entry_name(key));
+        if to.exists() {
+            return Ok(());
+        }
+        if fs::hard_link(from, &to).is_err() {
+            fs::copy(from, &to).map_err(|e| Error::io(from, e))?;
+        }
+        Ok(())
+    }
+
+    /// Writes the manifest listing `entries` (and removes entry files it does not list).
+    pub fn finish(
+        self,
+        version: &str,
+        fingerprint: &str,
+        entries: BTreeMap<String, Entry>,
+    ) -> Result<()> {
+        if let Ok(rd) = fs::read_dir(&self.dir) {
+            for e in rd.flatten() {
+                let name = e.file_name().to_string_lossy().to_string();
+                let listed = name
+                    .strip_suffix(".json")
+                    .is_some_and(|k| entries.contains_key(k));
+                if !listed {
+                    let _ = fs::remove_file(e.path());
+                }
+            }
+        }
+        let manifest = Manifest {
+            format: FORMAT,
+            cellkg: version.to_string(),
+            ontology: fingerprint.to_string(),
+            entries,
+        };
+        let path = self.dir.join(MANIFEST);
+        let bytes = serde_json::to_vec_pretty(&manifest)
+            .map_err(|e| Error::Other(format!("{}: {e}", path.display())))?;
+        fs::write(&path, bytes).map_err(|e| Error::io(&path, e))
+    }
+}
