@@ -367,22 +367,22 @@ pub fn report(kg: &KnowledgeGraph) -> String {
         "| document | path | encoding | characters | entities | assertions | prices | title |"
     );
     let _ = writeln!(t, "|---|---|---|---:|---:|---:|---:|---|");
+    // Counts per document in one pass over each list (a scan per document is quadratic).
+    let mut per_doc: std::collections::BTreeMap<&str, (usize, usize, usize)> = Default::default();
+    for e in kg.entities.values() {
+        for d in &e.documents {
+            per_doc.entry(d).or_default().0 += 1;
+        }
+    }
+    for a in &kg.assertions {
+        per_doc.entry(&a.evidence.document).or_default().1 += 1;
+    }
+    for p in &kg.prices {
+        per_doc.entry(&p.evidence.document).or_default().2 += 1;
+    }
     for d in kg.documents.values() {
-        let entities = kg
-            .entities
-            .values()
-            .filter(|e| e.documents.contains(&d.id))
-            .count();
-        let assertions = kg
-            .assertions
-            .iter()
-            .filter(|a| a.evidence.document == d.id)
-            .count();
-        let prices = kg
-            .prices
-            .iter()
-            .filter(|p| p.evidence.document == d.id)
-            .count();
+        let (entities, assertions, prices) =
+            per_doc.get(d.id.as_str()).copied().unwrap_or_default();
         let _ = writeln!(
             t,
             "| {} | {} | {} | {} | {entities} | {assertions} | {prices} | {} |",

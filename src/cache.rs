@@ -179,8 +179,9 @@ impl CacheWriter {
             .as_ref()
             .ok_or_else(|| Error::Other("caching an extraction without a document".into()))?;
         let key = key(info);
-        let bytes = serde_json::to_vec(ext)
-            .map_err(|e| Error::Other(format!("serializing the cache entry of {}: {e}", info.path)))?;
+        let bytes = serde_json::to_vec(ext).map_err(|e| {
+            Error::Other(format!("serializing the cache entry of {}: {e}", info.path))
+        })?;
         let path = self.dir.join(entry_name(&key));
         fs::write(&path, &bytes).map_err(|e| Error::io(&path, e))?;
         let entry = Entry {

@@ -196,6 +196,11 @@ pub fn run(cli: Cli) -> Result<()> {
             for (file, why) in &report.skipped {
                 eprintln!("cellkg: skipped {file}: {why}");
             }
+            if let Some(why) = &report.cache_unused {
+                if report.extracted > 0 && !why.starts_with("no cache") {
+                    eprintln!("cellkg: extracted every document again: {why}");
+                }
+            }
             eprintln!(
                 "cellkg: built {} documents ({} extracted, {} unchanged from the cache) → {} entities, {} assertions, {} prices, {} clinical results, {} conflicts in {:.2}s; wrote {}",
                 report.documents,

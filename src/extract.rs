@@ -5,7 +5,7 @@
 //! every normalised label and alias, leftmost-longest, word boundaries on Latin text) and of
 //! discovered ones (regex cues from `rules.toml`), assertions from relation patterns written as
 //! regexes over a *skeleton* of the sentence where every mention is a typed token
-//! (`⟨Product.Brand:3⟩`), negative assertions where a negation cue governs the match, facts from
+//! (`⟨Product/Brand:3⟩`), negative assertions where a negation cue governs the match, facts from
 //! table rows by column header, prices and clinical results. Every result carries original
 //! character offsets and the quote. It does not merge entities across documents: see `resolve`.
 
@@ -364,7 +364,7 @@ impl<'o> Extractor<'o> {
             relations,
             relation_set,
             skip_lines,
-            token: Regex::new(r"⟨[A-Za-z]+\.[A-Za-z]+:(\d+)⟩")
+            token: Regex::new(r"⟨[A-Za-z]+/[A-Za-z]+:(\d+)⟩")
                 .map_err(|e| Error::Other(e.to_string()))?,
             negation_cues: cues,
             negation_exclude,
@@ -886,7 +886,7 @@ impl<'o> Extractor<'o> {
                 sk.push(if c == '\t' { '。' } else { c });
                 map.extend(std::iter::repeat_n(pos + b, c.len_utf8()));
             }
-            let tok = format!("⟨{}.{}:{}⟩", f.top, f.class, i);
+            let tok = format!("⟨{}/{}:{}⟩", f.top, f.class, i);
             map.extend(std::iter::repeat_n(f.start, tok.len()));
             sk.push_str(&tok);
             pos = f.end;
@@ -1248,7 +1248,7 @@ impl<'o> Extractor<'o> {
             let cur = caps.name("cur").map(|m| m.as_str());
             let am = caps.name("am").map(|m| m.as_str());
             // Needs a currency word, or a multiplier with a currency word right after.
-            let Some(cur_word) = cur.or(pre) else {
+            let Some(cur_word) = pre.or(cur) else {
                 continue;
             };
             let Some(code) = lookup_ci(&pr.currencies, cur_word) else {
@@ -1480,9 +1480,9 @@ pub fn expand_macros(
                     return Err(format!("unknown class {c} in macro {}", m.as_str()));
                 }
                 if ontology.top_class(c) == c {
-                    alts.push(format!(r"{c}\.[A-Za-z]+"));
+                    alts.push(format!(r"{c}/[A-Za-z]+"));
                 } else {
-                    alts.push(format!(r"[A-Za-z]+\.{c}"));
+                    alts.push(format!(r"[A-Za-z]+/{c}"));
                 }
             }
             let tok = format!(r"⟨(?:{}):\d+⟩", alts.join("|"));

@@ -6,6 +6,8 @@
 //! sequences are replaced and counted. Binary files are skipped with a reason. HTML is reduced to
 //! its text with offsets kept (tags and entities replaced by spaces of the same length would
 //! break `text[start:end]`, so the decoded *original* is the text with markup blanked out).
+//! Markdown likewise: heading marks, emphasis, code backticks and link syntax (`[text](url)`,
+//! `<url>`) are blanked, the link text kept; table pipes stay for `normalize`.
 //! It does not normalise or segment: see `normalize`.
 
 use std::fs;
@@ -125,6 +127,16 @@ pub fn decode(bytes: &[u8]) -> std::result::Result<(String, &'static str, usize)
     if let Ok(s) = std::str::from_utf8(bytes) {
         return Ok((s.to_string(), "UTF-8", 0));
     }
+    if mostly_utf8(bytes) {
+        // UTF-8 with a few broken sequences (a truncated copy, a stray byte): a legacy-encoding
+        // guess would garble the whole text, so replace the broken sequences only.
+        let (text, _) = encoding_rs::UTF_8.decode_without_bom_handling(bytes);
+        let replaced = bytes
+            .utf8_chunks()
+            .filter(|c| !c.invalid().is_empty())
+            .count();
+        return Ok((text.into_owned(), "UTF-8", replaced));
+    }
     let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
     detector.feed(bytes, true);
     let enc = detector.guess(None, chardetng::Utf8Detection::Allow);
@@ -159,12 +171,42 @@ fn sniff_utf16(bytes: &[u8]) -> Option<&'static encoding_rs::Encoding> {
     }
     let half = sample.len() / 2;
     if odd * 10 > half * 3 && even * 10 < half {
-        Some(encoding_rs::UTF_16LE)
+        return Some(encoding_rs::UTF_16LE);
     } else if even * 10 > half * 3 && odd * 10 < half {
-        Some(encoding_rs::UTF_16BE)
-    } else {
-        None
+        return Some(encoding_rs::UTF_16BE);
     }
+    // Text with little ASCII (Chinese): few NULs, but nearly all at one parity (the high byte of
+    // ASCII characters), and the sample decodes to characters that text is made of.
+    let candidate = if odd > 0 && even * 10 < odd {
+        encoding_rs::UTF_16LE
+    } else if even > 0 && odd * 10 < even {
+        encoding_rs::UTF_16BE
+    } else {
+        return None;
+    };
+    let (text, _) = candidate.decode_without_bom_handling(sample);
+    let (mut total, mut texty) = (0usize, 0usize);
+    for c in text.chars() {
+        total += 1;
+        if matches!(c, '\n' | '\r' | '\t' | ' '..='~' | '\u{A0}'..='\u{24F}' | '\u{2000}'..='\u{206F}'
+            | '\u{3000}'..='\u{303F}' | '\u{3400}'..='\u{4DBF}' | '\u{4E00}'..='\u{9FFF}' | '\u{FF00}'..='\u{FFEF}')
+        {
+            texty += 1;
+        }
+    }
+    (total > 0 && texty * 100 >= total * 95).then_some(candidate)
+}
+
+/// Not valid UTF-8, but nearly: many multi-byte characters and few broken sequences.
+fn mostly_utf8(bytes: &[u8]) -> bool {
+    let (mut multibyte, mut invalid) = (0usize, 0usize);
+    for chunk in bytes.utf8_chunks() {
+        multibyte += chunk.valid().chars().filter(|c| !c.is_ascii()).count();
+        if !chunk.invalid().is_empty() {
+            invalid += 1;
+        }
+    }
+    multibyte >= 8 && invalid * 20 <= multibyte
 }
 
 /// Binary: NUL bytes or many control bytes in the first 8 KiB, or a known image/archive magic.
@@ -262,6 +304,122 @@ pub fn strip_html(text: &str) -> String {
     out
 }
 
+/// Blanks out Markdown syntax, one space per character so that every offset stays valid:
+/// heading marks (`#`), emphasis (`*`, `_` at word edges), code backticks and fences, link and
+/// image syntax (`[text](url)`, `![alt](url)`: the brackets and the url; the text stays) and
+/// autolinks (`<https://…>`). Table pipes are kept: `normalize` reads Markdown tables.
+pub fn strip_markdown(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        strip_markdown_line(line, &mut out);
+    }
+    out
+}
+
+fn strip_markdown_line(line: &str, out: &mut String) {
+    let chars: Vec<char> = line.chars().collect();
+    let mut keep = vec![true; chars.len()];
+    let n = chars.len();
+    // Leading heading marks and blockquote marks.
+    let mut i = chars.iter().take_while(|c| **c == ' ').count();
+    let hashes = chars[i..].iter().take_while(|c| **c == '#').count();
+    if (1..=6).contains(&hashes) && chars.get(i + hashes).is_none_or(|c| c.is_whitespace()) {
+        keep[i..i + hashes].fill(false);
+    }
+    while chars.get(i) == Some(&'>') {
+        keep[i] = false;
+        i += 1;
+        while chars.get(i) == Some(&' ') {
+            i += 1;
+        }
+    }
+    let word = |c: Option<&char>| c.is_some_and(|c| c.is_alphanumeric());
+    let mut i = 0;
+    while i < n {
+        let c = chars[i];
+        match c {
+            '`' => keep[i] = false,
+            '*' => keep[i] = false,
+            '_' => {
+                let run = chars[i..].iter().take_while(|c| **c == '_').count();
+                let (before, after) = (i.checked_sub(1).map(|j| &chars[j]), chars.get(i + run));
+                if !(word(before) && word(after)) {
+                    keep[i..i + run].fill(false);
+                }
+                i += run;
+                continue;
+            }
+            '<' => {
+                let rest: String = chars[i + 1..].iter().take(8).collect();
+                if rest.starts_with("http://") || rest.starts_with("https://") {
+                    if let Some(len) = chars[i..].iter().position(|c| *c == '>') {
+                        keep[i..=i + len].fill(false);
+                        i += len + 1;
+                        continue;
+                    }
+                }
+            }
+            '[' => {
+                if let Some((close, end)) = markdown_link(&chars, i) {
+                    let start = if i > 0 && chars[i - 1] == '!' {
+                        i - 1
+                    } else {
+                        i
+                    };
+                    keep[start..=i].fill(false);
+                    keep[close..end].fill(false);
+                    // The link text is scanned like the rest of the line.
+                    i += 1;
+                    continue;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    for (c, k) in chars.iter().zip(keep) {
+        out.push(if k || *c == '\n' { *c } else { ' ' });
+    }
+}
+
+/// A link `[text](url)` opening at `open`: the index of `]` and the index after `)`.
+fn markdown_link(chars: &[char], open: usize) -> Option<(usize, usize)> {
+    let mut depth = 0usize;
+    let mut close = None;
+    for (j, c) in chars.iter().enumerate().skip(open) {
+        match c {
+            '[' => depth += 1,
+            ']' => {
+                depth -= 1;
+                if depth == 0 {
+                    close = Some(j);
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    let close = close?;
+    if chars.get(close + 1) != Some(&'(') {
+        return None;
+    }
+    let mut depth = 0usize;
+    for (j, c) in chars.iter().enumerate().skip(close + 1) {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some((close, j + 1));
+                }
+            }
+            c if c.is_whitespace() && *c != ' ' => return None,
+            _ => {}
+        }
+    }
+    None
+}
+
 fn blank(piece: &str, out: &mut String) {
     for c in piece.chars() {
         out.push(if c == '\n' { '\n' } else { ' ' });
@@ -304,6 +462,8 @@ pub fn read_document(root: &Path, path: &Path) -> Result<std::result::Result<Sou
         .to_ascii_lowercase();
     if ext == "html" || ext == "htm" {
         text = strip_html(&text);
+    } else if ext == "md" || ext == "markdown" {
+        text = strip_markdown(&text);
     }
     let title = text
         .lines()

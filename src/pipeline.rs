@@ -147,12 +147,23 @@ impl Timings {
         }
         let mb = bytes as f64 / 1e6;
         let mut err = std::io::stderr().lock();
-        for (stage, secs, note) in self.rows.iter().map(|(a, b, c)| (a.as_str(), *b, c.as_str())) {
+        for (stage, secs, note) in self
+            .rows
+            .iter()
+            .map(|(a, b, c)| (a.as_str(), *b, c.as_str()))
+        {
             let rate = if secs > 0.0 { mb / secs } else { f64::INFINITY };
-            let _ = writeln!(err, "cellkg: timing {stage:<9} {secs:>9.3} s {rate:>10.1} MB/s  {note}");
+            let _ = writeln!(
+                err,
+                "cellkg: timing {stage:<9} {secs:>9.3} s {rate:>10.1} MB/s  {note}"
+            );
         }
         let rate = if total > 0.0 { mb / total } else { 0.0 };
-        let _ = writeln!(err, "cellkg: timing {:<9} {total:>9.3} s {rate:>10.1} MB/s  {mb:.1} MB of documents", "total");
+        let _ = writeln!(
+            err,
+            "cellkg: timing {:<9} {total:>9.3} s {rate:>10.1} MB/s  {mb:.1} MB of documents",
+            "total"
+        );
     }
 }
 
@@ -263,7 +274,12 @@ fn extract_files(
     for r in results {
         match r? {
             Ok(done) => {
-                let id = done.ext.doc.as_ref().map(|d| d.id.clone()).unwrap_or_default();
+                let id = done
+                    .ext
+                    .doc
+                    .as_ref()
+                    .map(|d| d.id.clone())
+                    .unwrap_or_default();
                 if !seen_ids.insert(id.clone()) {
                     skipped.push((
                         id,
@@ -439,13 +455,6 @@ impl Drop for Staged {
     }
 }
 
-/// Writes into a fresh sibling directory, then swaps it in place of `dir`.
-fn replace_dir(dir: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
-    let staged = Staged::new(dir)?;
-    write(staged.path())?;
-    staged.commit()
-}
-
 fn copy_recursively(from: &Path, to: &Path) -> Result<()> {
     if from.is_dir() {
         fs::create_dir_all(to).map_err(|e| Error::io(to, e))?;
@@ -545,11 +554,24 @@ fn build_in_pool(opts: &BuildOptions) -> Result<BuildReport> {
     timings.lap("resolve");
     let store = bulk_store(&kg)?;
     timings.lap("rdf");
-    replace_dir(&opts.out, |dir| crate::export::write_build(&kg, &store, dir))?;
+    // Both directories are written beside the old ones and swapped in only at the very end,
+    // back to back, so a build killed at any moment leaves the previous graph and exports.
+    let staged_out = Staged::new(&opts.out)?;
+    crate::export::write_build(&kg, &store, staged_out.path())?;
     timings.lap("exports");
-    save_graph(&kg, &store, staged_store.path())?;
+    // The exports' graph.nq is the store as sorted N-Quads, the very bytes of store.nq: copy it
+    // rather than sort and serialise the store a second time.
+    let exported_nq = staged_out.path().join("graph.nq");
+    if exported_nq.is_file() {
+        save_graph_json(&kg, staged_store.path())?;
+        let nq = staged_store.path().join("store.nq");
+        fs::copy(&exported_nq, &nq).map_err(|e| Error::io(&exported_nq, e))?;
+    } else {
+        save_graph(&kg, &store, staged_store.path())?;
+    }
     new_cache.finish(version, &ontology.fingerprint, corpus.entries)?;
     staged_store.commit()?;
+    staged_out.commit()?;
     timings.lap("store");
 
     report.documents = kg.documents.len();
@@ -566,15 +588,20 @@ fn build_in_pool(opts: &BuildOptions) -> Result<BuildReport> {
 
 /// Saves the graph (JSON) and the store (N-Quads) into a store directory.
 pub fn save_graph(kg: &KnowledgeGraph, store: &oxigraph::store::Store, dir: &Path) -> Result<()> {
+    save_graph_json(kg, dir)?;
+    let nq = dir.join("store.nq");
+    let f = fs::File::create(&nq).map_err(|e| Error::io(&nq, e))?;
+    crate::rdf::write_nquads(store, std::io::BufWriter::new(f))
+}
+
+/// Saves the graph (JSON) into a store directory.
+fn save_graph_json(kg: &KnowledgeGraph, dir: &Path) -> Result<()> {
     let path = dir.join("graph.json");
     let f = fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
     let mut w = std::io::BufWriter::new(f);
     serde_json::to_writer(&mut w, kg)
         .map_err(|e| Error::Other(format!("{}: {e}", path.display())))?;
-    w.flush().map_err(|e| Error::io(&path, e))?;
-    let nq = dir.join("store.nq");
-    let f = fs::File::create(&nq).map_err(|e| Error::io(&nq, e))?;
-    crate::rdf::write_nquads(store, std::io::BufWriter::new(f))
+    w.flush().map_err(|e| Error::io(&path, e))
 }
 
 /// Loads the graph saved by the last build.

@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""Summarises bench/run.sh results as Markdown tables (stdout).
+
+usage: summary.py RESULTS.tsv MACHINE.txt
+RESULTS.tsv rows: size_mb, key, value (see bench/run.sh).
+"""
+import sys
+from collections import defaultdict
+
+rows = defaultdict(dict)
+for line in open(sys.argv[1], encoding="utf-8"):
+    size, key, value = line.rstrip("\n").split("\t")
+    rows[int(size)][key] = value
+sizes = sorted(rows)
+
+
+def num(size, key):
+    try:
+        return float(rows[size][key])
+    except (KeyError, ValueError):
+        return None
+
+
+def fmt(x, digits=2):
+    return "–" if x is None else ("%.*f" % (digits, x))
+
+
+def ratio(a, b, digits=1):
+    return "–" if a is None or b is None or b == 0 else "%.*f×" % (digits, a / b)
+
+
+print("## Machine\n")
+for line in open(sys.argv[2], encoding="utf-8"):
+    print("- " + line.strip())
+print()
+
+STAGES = ["ontology", "read", "extract", "cache", "resolve", "rdf", "exports", "store", "total"]
+print("## cellkg build, per stage (seconds, MB/s of documents)\n")
+print("| corpus | files | quads | " + " | ".join(STAGES) + " | wall | peak RSS |")
+print("|---" * (len(STAGES) + 5) + "|")
+for s in sizes:
+    mb = (num(s, "bytes") or 0) / 1e6
+    cells = []
+    for st in STAGES:
+        secs = num(s, "stage." + st)
+        rate = mb / secs if secs else None
+        cells.append("%s s (%s)" % (fmt(secs), fmt(rate, 1)) if secs is not None else "–")
+    quads = num(s, "quads")
+    print("| %.1f MB | %s | %s | %s | %s s | %s MB |" % (
+        mb, rows[s].get("files", "–"), "–" if quads is None else "{:,}".format(int(quads)),
+        " | ".join(cells), fmt(num(s, "cellkg.wall")), rows[s].get("cellkg.rss_mb", "–")))
+print()
+
+print("## Anchors and ratios\n")
+print("| corpus | raw scan (rg -F) | text stages (read+extract) | ratio | oxigraph bulk load | "
+      "cellkg rdf stage | ratio | Python peer | cellkg wall | peer ÷ cellkg | peer RSS |")
+print("|---" * 11 + "|")
+for s in sizes:
+    rg = num(s, "rg.wall")
+    text = sum(num(s, "stage." + k) or 0 for k in ("read", "normalize", "extract"))
+    bulk = num(s, "bulk_load.load")
+    rdf = num(s, "stage.rdf")
+    peer = num(s, "peer.wall")
+    wall = num(s, "cellkg.wall")
+    print("| %.1f MB | %s s | %s s | %s | %s s | %s s | %s | %s s | %s s | %s | %s MB |" % (
+        (num(s, "bytes") or 0) / 1e6, fmt(rg, 3), fmt(text), ratio(text, rg), fmt(bulk), fmt(rdf),
+        ratio(rdf, bulk, 2), fmt(peer), fmt(wall), ratio(peer, wall, 2),
+        rows[s].get("peer.rss_mb", "–")))
+print()
+
+if len(sizes) > 1:
+    print("## Growth (seconds per MB, relative to the previous size)\n")
+    print("| from → to | bytes × | cellkg wall × | text stages × | exports × | peer × |")
+    print("|---|---|---|---|---|---|")
+    for a, b in zip(sizes, sizes[1:]):
+        def grow(key):
+            x, y = num(a, key), num(b, key)
+            return ratio(y, x, 2)
+        ta = sum(num(a, "stage." + k) or 0 for k in ("read", "extract"))
+        tb = sum(num(b, "stage." + k) or 0 for k in ("read", "extract"))
+        print("| %d → %d MB | %s | %s | %s | %s | %s |" % (
+            a, b, grow("bytes"), grow("cellkg.wall"), ratio(tb, ta, 2),
+            grow("stage.exports"), grow("peer.wall")))
+    print()
+
+print("## Incremental rebuild (one article added)\n")
+print("| corpus | full build | incremental | fraction | extract | exports | store |")
+print("|---|---|---|---|---|---|---|")
+for s in sizes:
+    full, inc = num(s, "cellkg.wall"), num(s, "incremental.wall")
+    frac = "–" if not full or inc is None else "%.2f" % (inc / full)
+    print("| %d MB | %s s | %s s | %s | %s s | %s s | %s s |" % (
+        s, fmt(full), fmt(inc), frac, fmt(num(s, "incremental.extract")),
+        fmt(num(s, "incremental.exports")), fmt(num(s, "incremental.store"))))
+print()
+
+for s in sizes:
+    if "threads_identical" in rows[s]:
+        print("Thread count: --threads 1 (%s s) and --threads 2 (%s s) on %d MB: exports identical: %s\n"
+              % (fmt(num(s, "threads1.wall")), fmt(num(s, "threads2.wall")), s,
+                 rows[s]["threads_identical"]))
+failed = [(s, k) for s in sizes for k in rows[s] if k.endswith(".failed")]
+for s, k in failed:
+    print("FAILED or timed out: %s on %d MB" % (k[:-len(".failed")], s))

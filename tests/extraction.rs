@@ -1,0 +1,271 @@
+//! Extraction behaviour on small synthetic texts, with the real ontology: negation, hedges,
+//! tables, prices, scripts, English syntax and discovery. The texts are written for these tests
+//! (not taken from the seeds) so that they check general rules, not one article.
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use cellkg::extract::{EntityKey, Extraction, Extractor};
+use cellkg::model::DocumentInfo;
+use cellkg::ontology::Ontology;
+
+fn ontology() -> &'static Ontology {
+    static O: OnceLock<Ontology> = OnceLock::new();
+    O.get_or_init(|| {
+        Ontology::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("ontology"))
+            .expect("ontology loads")
+    })
+}
+
+fn extractor() -> &'static Extractor<'static> {
+    static E: OnceLock<Extractor<'static>> = OnceLock::new();
+    E.get_or_init(|| Extractor::new(ontology()).expect("extractor builds"))
+}
+
+fn run(text: &str) -> Extraction {
+    let info = DocumentInfo {
+        id: "t".into(),
+        path: "t.txt".into(),
+        encoding: "UTF-8".into(),
+        chars: text.chars().count(),
+        sha256: String::new(),
+        title: String::new(),
+        replaced: 0,
+    };
+    extractor().extract(info, text)
+}
+
+fn key(k: &EntityKey) -> String {
+    match k {
+        EntityKey::Known(id) => id.clone(),
+        EntityKey::Discovered { class, name } => format!("{class}:{name}"),
+    }
+}
+
+fn facts(e: &Extraction) -> Vec<(String, String, String)> {
+    e.assertions
+        .iter()
+        .map(|a| (key(&a.subject), a.relation.clone(), key(&a.object)))
+        .collect()
+}
+
+fn has(e: &Extraction, s: &str, r: &str, o: &str) -> bool {
+    facts(e)
+        .iter()
+        .any(|(a, b, c)| a.contains(s) && b == r && c.contains(o))
+}
+
+fn entities(e: &Extraction) -> Vec<String> {
+    e.mentions.iter().map(|m| key(&m.entity)).collect()
+}
+
+fn assert_offsets(text: &str, e: &Extraction) {
+    let chars: Vec<char> = text.chars().collect();
+    for m in &e.mentions {
+        let s: String = chars[m.start..m.end].iter().collect();
+        assert_eq!(s, m.surface, "mention offsets must slice the original text");
+    }
+    for a in &e.assertions {
+        let s: String = chars[a.start..a.end].iter().collect();
+        assert_eq!(s, a.quote, "assertion quote must slice the original text");
+    }
+}
+
+#[test]
+fn negated_coverage_is_a_negative_fact_never_a_positive_one() {
+    let text = "截至目前，国内尚无任何 CAR-T 产品被纳入国家医保目录。";
+    let e = run(text);
+    assert!(
+        has(&e, "policy/nrdl", "doesNotCover", "car-t"),
+        "{:?}",
+        facts(&e)
+    );
+    assert!(
+        !has(&e, "policy/nrdl", "covers", "car-t"),
+        "{:?}",
+        facts(&e)
+    );
+    assert!(e
+        .assertions
+        .iter()
+        .filter(|a| a.relation == "doesNotCover")
+        .all(|a| a.negated));
+    assert_offsets(text, &e);
+}
+
+#[test]
+fn a_question_or_plan_is_not_asserted() {
+    let e = run("业内关心的是 CAR-T 能否纳入国家医保目录。");
+    assert!(
+        !facts(&e)
+            .iter()
+            .any(|(_, r, _)| r == "covers" || r == "doesNotCover"),
+        "{:?}",
+        facts(&e)
+    );
+}
+
+#[test]
+fn positive_coverage_by_a_city_scheme() {
+    let text = "今年起，CAR-T 疗法被“沪惠保”纳入特药保障范围。";
+    let e = run(text);
+    assert!(has(&e, "policy/", "covers", "car-t"), "{:?}", facts(&e));
+    assert_offsets(text, &e);
+}
+
+#[test]
+fn table_rows_give_targets_indications_developers_and_rates() {
+    let text = "产品\t靶点\t适应症\tORR (%)\tCR (%)\n\
+                Breyanzi（百时美施贵宝）\tCD19\tDLBCL\t73\t53\n\
+                Carvykti（传奇生物）\tBCMA\t多发性骨髓瘤\t97\t67\n";
+    let e = run(text);
+    assert!(
+        has(&e, "breyanzi", "targets", "target/cd19"),
+        "{:?}",
+        facts(&e)
+    );
+    assert!(
+        has(&e, "carvykti", "targets", "target/bcma"),
+        "{:?}",
+        facts(&e)
+    );
+    assert!(
+        has(&e, "carvykti", "treats", "multiple-myeloma"),
+        "{:?}",
+        facts(&e)
+    );
+    assert!(
+        has(&e, "carvykti", "developedBy", "legend"),
+        "{:?}",
+        facts(&e)
+    );
+    let orr: Vec<_> = e.clinical.iter().filter(|c| c.metric == "ORR").collect();
+    assert_eq!(orr.len(), 2, "{:?}", e.clinical);
+    assert!(orr
+        .iter()
+        .any(|c| c.value.map(|v| v.to_string()) == Some("97".into())));
+    assert_offsets(text, &e);
+}
+
+#[test]
+fn prices_in_units_with_iso_currency_and_ranges() {
+    let e =
+        run("在美国，同类 CAR-T 疗法的定价约为 37-47 万美元/次；国内 CAR-T 产品一剂约 120 万元。");
+    let usd: Vec<_> = e.prices.iter().filter(|p| p.currency == "USD").collect();
+    assert_eq!(usd.len(), 1, "{:?}", e.prices);
+    assert_eq!(usd[0].min.map(|v| v.to_string()), Some("370000".into()));
+    assert_eq!(usd[0].max.map(|v| v.to_string()), Some("470000".into()));
+    assert_eq!(usd[0].unit, "session");
+    let cny: Vec<_> = e.prices.iter().filter(|p| p.currency == "CNY").collect();
+    assert_eq!(cny.len(), 1, "{:?}", e.prices);
+    assert_eq!(
+        cny[0].amount.map(|v| v.normalize().to_string()),
+        Some("1200000".into())
+    );
+    assert_eq!(cny[0].unit, "dose");
+}
+
+#[test]
+fn traditional_script_and_taiwan_currency() {
+    let text = "臍帶間充質幹細胞治療膝骨關節炎，每次費用約新台幣 25 萬元。";
+    let e = run(text);
+    assert!(
+        entities(&e).iter().any(|x| x.contains("technology/uc-msc")),
+        "{:?}",
+        entities(&e)
+    );
+    assert!(
+        entities(&e)
+            .iter()
+            .any(|x| x.contains("knee-osteoarthritis")),
+        "{:?}",
+        entities(&e)
+    );
+    let twd: Vec<_> = e.prices.iter().filter(|p| p.currency == "TWD").collect();
+    assert_eq!(twd.len(), 1, "{:?}", e.prices);
+    assert_eq!(
+        twd[0].amount.map(|v| v.normalize().to_string()),
+        Some("250000".into())
+    );
+    assert_offsets(text, &e);
+}
+
+#[test]
+fn english_approval_and_development() {
+    let text = "The FDA approved Breyanzi, developed by Juno Therapeutics, for the treatment of large B-cell lymphoma in 2021.";
+    let e = run(text);
+    assert!(
+        has(&e, "breyanzi", "approvedBy", "institution/fda"),
+        "{:?}",
+        facts(&e)
+    );
+    assert!(
+        has(&e, "breyanzi", "developedBy", "juno"),
+        "{:?}",
+        facts(&e)
+    );
+    let approval = e
+        .assertions
+        .iter()
+        .find(|a| a.relation == "approvedBy")
+        .expect("approval");
+    assert_eq!(approval.year, Some(2021));
+    assert_offsets(text, &e);
+}
+
+#[test]
+fn taiwan_calendar_years_are_converted() {
+    let e = run("衛福部於 112 年核准 Kymriah 上市，用於治療瀰漫性大B細胞淋巴瘤。");
+    let approval = e.assertions.iter().find(|a| a.relation == "approvedBy");
+    assert!(approval.is_some(), "{:?}", facts(&e));
+    assert_eq!(approval.map(|a| a.year), Some(Some(2023)));
+}
+
+#[test]
+fn discovery_of_unknown_products_targets_and_hospitals() {
+    let e = run("靶向 CD70 的新型细胞疗法正在研究中；某生物公司的 XY123 CAR-T 细胞由星河市第一人民医院开展试验，另一款产品名为“瑞泽基奥仑赛注射液”。");
+    let found = entities(&e);
+    assert!(
+        found
+            .iter()
+            .any(|x| x == "target/cd70" || x == "Target:CD70"),
+        "{found:?}"
+    );
+    assert!(found.iter().any(|x| x.contains("XY123")), "{found:?}");
+    assert!(
+        found.iter().any(|x| x.contains("星河市第一人民医院")),
+        "{found:?}"
+    );
+    assert!(
+        found.iter().any(|x| x.contains("瑞泽基奥仑赛")),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn spaces_and_line_breaks_inside_words_do_not_hide_names() {
+    let text = "该患者在北京大学人民\n医院接受了 C A R-T 之外的 CAR-T 细胞 疗法。";
+    let e = run(text);
+    assert!(
+        entities(&e).iter().any(|x| x.contains("technology/car-t")),
+        "{:?}",
+        entities(&e)
+    );
+    assert_offsets(text, &e);
+}
+
+#[test]
+fn an_unrelated_passage_yields_no_discovered_institutions() {
+    let text =
+        "今年手机市场竞争激烈，华星通讯公司和远方科技集团推出了多款新机型，销量同比增长。\n\n\
+                该公司表示，明年将在更多城市开设门店。";
+    let e = run(text);
+    assert!(
+        e.mentions
+            .iter()
+            .all(|m| !matches!(m.entity, EntityKey::Discovered { .. })),
+        "{:?}",
+        entities(&e)
+    );
+    assert!(e.assertions.is_empty());
+}
