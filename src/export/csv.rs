@@ -123,7 +123,8 @@ fn join<'a>(items: impl IntoIterator<Item = &'a String>) -> String {
         .join("|")
 }
 
-fn opt_decimal(d: &Option<Decimal>) -> String {
+/// An optional decimal as a cell (empty when absent).
+pub(crate) fn opt_decimal(d: &Option<Decimal>) -> String {
     d.as_ref().map(fmt_decimal).unwrap_or_default()
 }
 

@@ -17,8 +17,8 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::export::csv::{fmt_confidence, write_rows, CsvFlavour};
-use crate::model::{fmt_decimal, KnowledgeGraph};
+use crate::export::csv::{fmt_confidence, opt_decimal as opt, write_rows, CsvFlavour};
+use crate::model::KnowledgeGraph;
 
 /// The files of the folder and their headers: node files first, then relationship files.
 pub const NEO4J_HEADERS: &[(&str, &[&str])] = &[
@@ -129,10 +129,6 @@ pub fn relationship_type(relation: &str) -> String {
         }
     }
     out
-}
-
-fn opt(d: &Option<rust_decimal::Decimal>) -> String {
-    d.as_ref().map(fmt_decimal).unwrap_or_default()
 }
 
 /// The rows of one file of the folder, header first.
