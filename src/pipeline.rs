@@ -21,8 +21,6 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use oxigraph::model::GraphName;
-use oxigraph::store::Store;
 use rayon::prelude::*;
 
 use crate::cache::{Cache, CacheWriter, Entry};
@@ -321,27 +319,6 @@ pub fn build_graph(inputs: &[PathBuf], ontology: &Ontology) -> Result<KnowledgeG
     Ok(crate::resolve::resolve(extractions, &ex, stats))
 }
 
-/// Maps the graph to RDF and fills a new in-memory store with oxigraph's bulk loader (the same
-/// content as [`crate::rdf::to_store`]).
-pub fn bulk_store(kg: &KnowledgeGraph) -> Result<Store> {
-    let triples = crate::rdf::to_triples(kg)?;
-    let store = Store::new().map_err(|e| Error::Other(format!("creating the rdf store: {e}")))?;
-    let mut loader = store
-        .bulk_loader()
-        .with_num_threads(rayon::current_num_threads());
-    loader
-        .load_quads(
-            triples
-                .into_iter()
-                .map(|t| t.in_graph(GraphName::DefaultGraph)),
-        )
-        .map_err(|e| Error::Other(format!("filling the rdf store: {e}")))?;
-    loader
-        .commit()
-        .map_err(|e| Error::Other(format!("filling the rdf store: {e}")))?;
-    Ok(store)
-}
-
 /// A lock file held for the duration of a build.
 struct Lock(PathBuf);
 
@@ -552,22 +529,23 @@ fn build_in_pool(opts: &BuildOptions) -> Result<BuildReport> {
 
     let kg = crate::resolve::resolve(corpus.extractions, &ex, corpus.stats);
     timings.lap("resolve");
-    let store = bulk_store(&kg)?;
-    timings.lap("rdf");
     // Both directories are written beside the old ones and swapped in only at the very end,
     // back to back, so a build killed at any moment leaves the previous graph and exports.
+    // The RDF files are written with the others (in parallel): the build needs no in-memory
+    // store, and the store is `graph.nq` itself, loaded in bulk by the commands that query it.
     let staged_out = Staged::new(&opts.out)?;
-    crate::export::write_build(&kg, &store, staged_out.path())?;
+    let (exported, saved) = rayon::join(
+        || crate::export::write_build(&kg, staged_out.path()),
+        || save_graph_json(&kg, staged_store.path()),
+    );
+    exported?;
+    saved?;
     timings.lap("exports");
-    // The exports' graph.nq is the store as sorted N-Quads, the very bytes of store.nq: copy it
-    // rather than sort and serialise the store a second time.
     let exported_nq = staged_out.path().join("graph.nq");
-    if exported_nq.is_file() {
-        save_graph_json(&kg, staged_store.path())?;
-        let nq = staged_store.path().join("store.nq");
+    let nq = staged_store.path().join("store.nq");
+    // The same bytes: a hard link where the file system allows one, else a copy.
+    if fs::hard_link(&exported_nq, &nq).is_err() {
         fs::copy(&exported_nq, &nq).map_err(|e| Error::io(&exported_nq, e))?;
-    } else {
-        save_graph(&kg, &store, staged_store.path())?;
     }
     new_cache.finish(version, &ontology.fingerprint, corpus.entries)?;
     staged_store.commit()?;

@@ -18,6 +18,7 @@ use oxigraph::io::{RdfFormat, RdfParseError, RdfParser, RdfSerializer};
 use oxigraph::model::vocab::{rdf, rdfs, xsd};
 use oxigraph::model::{GraphName, Literal, NamedNode, Quad, Term, Triple};
 use oxigraph::store::Store;
+use rayon::prelude::*;
 use rust_decimal::Decimal;
 
 use crate::error::{Error, Result};
@@ -121,15 +122,24 @@ pub(crate) fn has_han(s: &str) -> bool {
     })
 }
 
-/// Collects triples of the default graph.
-struct Builder {
-    triples: Vec<Triple>,
+/// Collects the triples of the default graph, either as oxrdf triples or straight away as
+/// N-Triples lines (one allocation for the whole graph instead of several per triple).
+enum Builder {
+    Triples(Vec<Triple>),
+    Lines(LineBuffer),
 }
 
 impl Builder {
+    fn push(&mut self, t: Triple) {
+        match self {
+            Builder::Triples(v) => v.push(t),
+            Builder::Lines(lines) => lines.push(&t),
+        }
+    }
+
     fn add(&mut self, s: &NamedNode, p: &str, o: impl Into<Term>) -> Result<()> {
         let p = named(p)?;
-        self.triples.push(Triple::new(s.clone(), p, o));
+        self.push(Triple::new(s.clone(), p, o));
         Ok(())
     }
 
@@ -205,9 +215,26 @@ fn entity_or_literal(kg: &KnowledgeGraph, value: &str) -> Result<Term> {
 
 /// Maps the graph to RDF triples, in no particular order (see [`to_store`]).
 pub fn to_triples(kg: &KnowledgeGraph) -> Result<Vec<Triple>> {
-    let mut b = Builder {
-        triples: Vec::new(),
-    };
+    let mut b = Builder::Triples(Vec::new());
+    fill(&mut b, kg)?;
+    match b {
+        Builder::Triples(v) => Ok(v),
+        Builder::Lines(_) => unreachable!("built as triples"),
+    }
+}
+
+/// Maps the graph to RDF and serializes it as N-Triples lines, sorted and deduplicated: the
+/// bytes of `graph.nq` and `store.nq`, and the order of `graph.ttl`.
+pub fn sorted_ntriples(kg: &KnowledgeGraph) -> Result<SortedLines> {
+    let mut b = Builder::Lines(LineBuffer::default());
+    fill(&mut b, kg)?;
+    match b {
+        Builder::Lines(lines) => Ok(lines.sorted()),
+        Builder::Triples(_) => unreachable!("built as lines"),
+    }
+}
+
+fn fill(b: &mut Builder, kg: &KnowledgeGraph) -> Result<()> {
     let rdf_type = rdf::TYPE.as_str();
     let label = rdfs::LABEL.as_str();
     let alt_label = format!("{SKOS}altLabel");
@@ -278,7 +305,7 @@ pub fn to_triples(kg: &KnowledgeGraph) -> Result<Vec<Triple>> {
         let p = named(&ontology_iri(&a.relation))?;
         let o = entity_or_literal(kg, &a.object)?;
         if !a.negated {
-            b.triples.push(Triple::new(s.clone(), p.clone(), o.clone()));
+            b.push(Triple::new(s.clone(), p.clone(), o.clone()));
         }
         let node = named(&format!(
             "{ID_NS}assertion/{}/{n}",
@@ -297,20 +324,19 @@ pub fn to_triples(kg: &KnowledgeGraph) -> Result<Vec<Triple>> {
     per_doc.clear();
     for p in &kg.prices {
         let n = next_index(&mut per_doc, &p.evidence.document);
-        add_price(&mut b, kg, p, n)?;
+        add_price(b, kg, p, n)?;
     }
 
     per_doc.clear();
     for c in &kg.clinical {
         let n = next_index(&mut per_doc, &c.evidence.document);
-        add_clinical(&mut b, kg, c, n)?;
+        add_clinical(b, kg, c, n)?;
     }
 
     for c in &kg.conflicts {
-        add_conflict(&mut b, kg, c)?;
+        add_conflict(b, kg, c)?;
     }
-
-    Ok(b.triples)
+    Ok(())
 }
 
 fn next_index<'a>(per_doc: &mut BTreeMap<&'a str, usize>, doc: &'a str) -> usize {
@@ -417,16 +443,21 @@ fn add_conflict(b: &mut Builder, kg: &KnowledgeGraph, c: &Conflict) -> Result<()
     b.add(&subject, &ckg("hasConflict"), node)
 }
 
-/// Maps the graph to RDF in the default graph of a new in-memory store.
+/// Maps the graph to RDF in the default graph of a new in-memory store (filled by oxigraph's
+/// bulk loader).
 pub fn to_store(kg: &KnowledgeGraph) -> Result<Store> {
     let triples = to_triples(kg)?;
     let store = Store::new().map_err(|e| Error::Other(format!("creating the rdf store: {e}")))?;
-    store
-        .extend(
+    let mut loader = store
+        .bulk_loader()
+        .with_num_threads(rayon::current_num_threads());
+    loader
+        .load_quads(
             triples
                 .into_iter()
                 .map(|t| t.in_graph(GraphName::DefaultGraph)),
         )
+        .and_then(|_| loader.commit())
         .map_err(|e| Error::Other(format!("filling the rdf store: {e}")))?;
     Ok(store)
 }
@@ -513,7 +544,7 @@ pub(crate) fn write_graph_io(store: &Store, format: RdfFormat, w: impl Write) ->
 pub(crate) fn write_sorted_triples_io(
     triples: Vec<Triple>,
     format: RdfFormat,
-    mut w: impl Write,
+    w: impl Write,
 ) -> io::Result<()> {
     if format != RdfFormat::Turtle {
         let mut ser = RdfSerializer::from_format(format).for_writer(w);
@@ -522,55 +553,114 @@ pub(crate) fn write_sorted_triples_io(
         }
         return ser.finish()?.flush();
     }
+    let prefixes = turtle_prefixes(triples.iter().flat_map(|t| {
+        let s = match &t.subject {
+            oxigraph::model::NamedOrBlankNode::NamedNode(n) => Some(n.as_str()),
+            _ => None,
+        };
+        let o = match &t.object {
+            Term::NamedNode(n) => Some(n.as_str()),
+            _ => None,
+        };
+        s.into_iter().chain(o)
+    }));
+    write_turtle_with(&prefixes, triples.into_iter().map(Ok), w)
+}
+
+/// Writes triples, in the order given, as Turtle with `prefixes` at the head.
+fn write_turtle_with(
+    prefixes: &[(String, String)],
+    triples: impl Iterator<Item = io::Result<Triple>>,
+    mut w: impl Write,
+) -> io::Result<()> {
     // oxttl writes the prefixes in an order that is not fixed when two IRIs have the same
-    // length (ckg and xsd do): write the prelude ourselves and drop the serializer's.
-    let prefixes = turtle_prefixes(&triples);
+    // length (ckg and xsd do): write the prelude ourselves, then the serializer's body without
+    // its own prelude.
+    for (name, iri) in prefixes {
+        writeln!(w, "@prefix {name}: <{iri}> .")?;
+    }
     let mut ser = RdfSerializer::from_format(RdfFormat::Turtle);
-    for (name, iri) in &prefixes {
+    for (name, iri) in prefixes {
         ser = ser
             .with_prefix(name.as_str(), iri.as_str())
             .map_err(io::Error::other)?;
     }
-    let mut ser = ser.for_writer(Vec::new());
-    for t in &triples {
-        ser.serialize_triple(t)?;
+    let mut ser = ser.for_writer(SkipPrelude::new(w));
+    for t in triples {
+        ser.serialize_triple(&t?)?;
     }
-    let body = ser.finish()?;
-    for (name, iri) in &prefixes {
-        writeln!(w, "@prefix {name}: <{iri}> .")?;
-    }
-    let mut rest: &[u8] = &body;
-    while rest.starts_with(b"@prefix ") {
-        match rest.iter().position(|&c| c == b'\n') {
-            Some(i) => rest = &rest[i + 1..],
-            None => rest = &[],
+    ser.finish()?.finish()?.flush()
+}
+
+/// A writer that drops the `@prefix` lines at the head of what is written through it,
+/// however the writes are cut.
+struct SkipPrelude<W: Write> {
+    inner: W,
+    /// Bytes of the head not yet known to be a prefix line or the body; `None` once in the body.
+    pending: Option<Vec<u8>>,
+}
+
+impl<W: Write> SkipPrelude<W> {
+    fn new(inner: W) -> Self {
+        SkipPrelude {
+            inner,
+            pending: Some(Vec::new()),
         }
     }
-    w.write_all(rest)?;
-    w.flush()
+
+    /// Writes out what is still held (a body shorter than a prefix line) and returns the writer.
+    fn finish(mut self) -> io::Result<W> {
+        if let Some(rest) = self.pending.take() {
+            self.inner.write_all(&rest)?;
+        }
+        Ok(self.inner)
+    }
+}
+
+impl<W: Write> Write for SkipPrelude<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let Some(pending) = &mut self.pending else {
+            return self.inner.write(buf);
+        };
+        pending.extend_from_slice(buf);
+        const HEAD: &[u8] = b"@prefix ";
+        loop {
+            if pending.starts_with(HEAD) {
+                match pending.iter().position(|&c| c == b'\n') {
+                    Some(i) => drop(pending.drain(..=i)),
+                    None => return Ok(buf.len()),
+                }
+            } else if pending.len() < HEAD.len() && HEAD.starts_with(pending) {
+                return Ok(buf.len());
+            } else {
+                let body = std::mem::take(pending);
+                self.pending = None;
+                self.inner.write_all(&body)?;
+                return Ok(buf.len());
+            }
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// [`TURTLE_PREFIXES`], then one prefix per first path segment of the entity and node IRIs
 /// used (`product: <…/id/product/>`, `assertion: <…/id/assertion/>`), sorted by name, so that
 /// Turtle reads `product:yescarta` as the lexicon files do. Segments that are not plain names
 /// or that clash with a standard prefix are left to `id:`.
-fn turtle_prefixes(triples: &[Triple]) -> Vec<(String, String)> {
+fn turtle_prefixes<'a>(iris: impl Iterator<Item = &'a str>) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = TURTLE_PREFIXES
         .iter()
         .map(|(n, i)| (n.to_string(), i.to_string()))
         .collect();
     let mut segments = std::collections::BTreeSet::new();
-    let mut see = |iri: &str| {
+    for iri in iris {
         if let Some((segment, _)) = iri.strip_prefix(ID_NS).and_then(|r| r.split_once('/')) {
-            segments.insert(segment.to_string());
-        }
-    };
-    for t in triples {
-        if let oxigraph::model::NamedOrBlankNode::NamedNode(n) = &t.subject {
-            see(n.as_str());
-        }
-        if let Term::NamedNode(n) = &t.object {
-            see(n.as_str());
+            if !segments.contains(segment) {
+                segments.insert(segment.to_string());
+            }
         }
     }
     for segment in segments {
@@ -584,6 +674,119 @@ fn turtle_prefixes(triples: &[Triple]) -> Vec<(String, String)> {
         }
     }
     out
+}
+
+/// N-Triples lines, one after another in one buffer, as the graph is mapped.
+#[derive(Default)]
+pub struct LineBuffer {
+    buf: Vec<u8>,
+    spans: Vec<(usize, usize)>,
+}
+
+impl LineBuffer {
+    fn push(&mut self, t: &Triple) {
+        let start = self.buf.len();
+        // oxrdf's Display of a triple is its N-Triples form, the very form oxttl's N-Triples
+        // serializer and its N-Quads one (for the default graph) write.
+        let _ = writeln!(self.buf, "{t} .");
+        self.spans.push((start, self.buf.len()));
+    }
+
+    /// Sorts the lines bytewise (in parallel) and drops repeats.
+    fn sorted(mut self) -> SortedLines {
+        let buf = &self.buf;
+        self.spans
+            .par_sort_unstable_by(|a, b| buf[a.0..a.1].cmp(&buf[b.0..b.1]));
+        self.spans.dedup_by(|a, b| buf[a.0..a.1] == buf[b.0..b.1]);
+        SortedLines {
+            buf: self.buf,
+            spans: self.spans,
+        }
+    }
+}
+
+/// The graph as sorted, distinct N-Triples lines ([`sorted_ntriples`]).
+pub struct SortedLines {
+    buf: Vec<u8>,
+    spans: Vec<(usize, usize)>,
+}
+
+impl SortedLines {
+    /// The number of distinct triples.
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// Whether there is no triple at all.
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// The lines, each ending with a line feed.
+    pub fn lines(&self) -> impl Iterator<Item = &[u8]> {
+        self.spans.iter().map(|&(a, b)| &self.buf[a..b])
+    }
+
+    /// Writes the lines: N-Triples, and N-Quads too (everything is in the default graph).
+    pub fn write_ntriples(&self, mut w: impl Write) -> io::Result<()> {
+        for line in self.lines() {
+            w.write_all(line)?;
+        }
+        w.flush()
+    }
+
+    /// Writes the triples as Turtle, in the lines' order, with the prefixes of [`write_turtle`].
+    pub fn write_turtle(&self, w: impl Write) -> io::Result<()> {
+        let prefixes = turtle_prefixes(self.lines().flat_map(line_iris));
+        let triples = RdfParser::from_format(RdfFormat::NTriples)
+            .for_reader(LinesReader {
+                lines: self.lines(),
+                current: &[],
+            })
+            .map(|q| q.map(Triple::from).map_err(io::Error::other));
+        write_turtle_with(&prefixes, triples, w)
+    }
+}
+
+/// The subject IRI and the object IRI of an N-Triples line (as [`LineBuffer`] writes them).
+fn line_iris(line: &[u8]) -> impl Iterator<Item = &str> {
+    let text = std::str::from_utf8(line).unwrap_or("");
+    let subject = text
+        .strip_prefix('<')
+        .and_then(|r| r.split_once('>'))
+        .map(|(iri, _)| iri);
+    // An object IRI is the last `<…>` of the line when a space, not `^^`, comes before it.
+    let object = text
+        .strip_suffix("> .\n")
+        .and_then(|r| r.rfind('<').map(|i| (r, i)))
+        .filter(|(r, i)| *i > 0 && r.as_bytes()[i - 1] == b' ')
+        .map(|(r, i)| &r[i + 1..]);
+    subject.into_iter().chain(object)
+}
+
+/// Reads a sequence of byte slices as one stream.
+struct LinesReader<'a, I: Iterator<Item = &'a [u8]>> {
+    lines: I,
+    current: &'a [u8],
+}
+
+impl<'a, I: Iterator<Item = &'a [u8]>> io::Read for LinesReader<'a, I> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let mut n = 0;
+        while n < out.len() {
+            if self.current.is_empty() {
+                match self.lines.next() {
+                    Some(line) => self.current = line,
+                    None => break,
+                }
+            }
+            let k = self.current.len().min(out.len() - n);
+            out[n..n + k].copy_from_slice(&self.current[..k]);
+            self.current = &self.current[k..];
+            n += k;
+        }
+        Ok(n)
+    }
 }
 
 fn write_error(what: &str, e: io::Error) -> Error {
@@ -619,32 +822,50 @@ pub fn write_nquads_file(store: &Store, path: &Path) -> Result<()> {
 pub fn load_nquads(path: &Path) -> Result<Store> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let store = Store::new().map_err(|e| Error::Other(format!("creating the rdf store: {e}")))?;
-    let mut quads = Vec::new();
-    for q in RdfParser::from_format(RdfFormat::NQuads).for_reader(BufReader::new(file)) {
-        match q {
-            Ok(q) => quads.push(q),
-            Err(RdfParseError::Io(e)) => return Err(Error::io(path, e)),
-            Err(RdfParseError::Syntax(e)) => {
-                let message = strip_position(&e.to_string());
-                return Err(match e.location() {
-                    Some(loc) => Error::Syntax {
-                        path: path.to_path_buf(),
-                        line: loc.start.line + 1,
-                        column: loc.start.column + 1,
-                        message,
-                    },
-                    None => Error::Config {
-                        path: path.to_path_buf(),
-                        message,
-                    },
-                });
+    // The quads go to oxigraph's bulk loader as they are parsed; the first error stops the
+    // stream and is reported with its position (the half-filled store is dropped).
+    let mut failure: Option<Error> = None;
+    let quads = RdfParser::from_format(RdfFormat::NQuads)
+        .for_reader(BufReader::with_capacity(1 << 20, file))
+        .map_while(|q| match q {
+            Ok(q) => Some(q),
+            Err(e) => {
+                failure = Some(parse_error(path, e));
+                None
+            }
+        });
+    let mut loader = store
+        .bulk_loader()
+        .with_num_threads(rayon::current_num_threads());
+    let loaded = loader.load_quads(quads);
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    loaded
+        .and_then(|_| loader.commit())
+        .map_err(|e| Error::Other(format!("{}: filling the rdf store: {e}", path.display())))?;
+    Ok(store)
+}
+
+fn parse_error(path: &Path, e: RdfParseError) -> Error {
+    match e {
+        RdfParseError::Io(e) => Error::io(path, e),
+        RdfParseError::Syntax(e) => {
+            let message = strip_position(&e.to_string());
+            match e.location() {
+                Some(loc) => Error::Syntax {
+                    path: path.to_path_buf(),
+                    line: loc.start.line + 1,
+                    column: loc.start.column + 1,
+                    message,
+                },
+                None => Error::Config {
+                    path: path.to_path_buf(),
+                    message,
+                },
             }
         }
     }
-    store
-        .extend(quads)
-        .map_err(|e| Error::Other(format!("{}: filling the rdf store: {e}", path.display())))?;
-    Ok(store)
 }
 
 /// Drops oxttl's "Parser error at line L column C: " head (the position is reported apart) and

@@ -30,7 +30,7 @@ use oxigraph::store::Store;
 
 use crate::error::{Error, Result};
 use crate::model::KnowledgeGraph;
-use crate::rdf::{write_graph_io, write_nquads_io};
+use crate::rdf::{sorted_ntriples, write_graph_io};
 
 pub use self::csv::{write_csv_all, write_csv_all_flavour, CsvFlavour, CSV_HEADERS};
 pub use self::dot::{write_dot, write_dot_view, DotOptions, Lang, ViewOptions};
@@ -236,14 +236,7 @@ pub fn export_with(
             opts.view.highlight.push(f);
         }
     }
-    let needs_store = matches!(
-        format,
-        ExportFormat::Turtle
-            | ExportFormat::NTriples
-            | ExportFormat::NQuads
-            | ExportFormat::JsonLd
-            | ExportFormat::RdfXml
-    );
+    let needs_store = matches!(format, ExportFormat::JsonLd | ExportFormat::RdfXml);
     let sub_store = if needs_store {
         crate::rdf::to_store(&sub.graph)?
     } else {
@@ -355,9 +348,12 @@ fn write_format(
         ExportFormat::Dot => dot::write_dot_io(kg, &mut w, &opts.dot, &opts.view)?,
         ExportFormat::GraphMl => write_graphml(kg, &mut w)?,
         ExportFormat::Json => write_json(kg, &mut w)?,
-        ExportFormat::Turtle => write_graph_io(store, RdfFormat::Turtle, &mut w)?,
-        ExportFormat::NTriples => write_graph_io(store, RdfFormat::NTriples, &mut w)?,
-        ExportFormat::NQuads => write_nquads_io(store, &mut w)?,
+        ExportFormat::Turtle => sorted_ntriples(kg)
+            .map_err(io::Error::other)?
+            .write_turtle(&mut w)?,
+        ExportFormat::NTriples | ExportFormat::NQuads => sorted_ntriples(kg)
+            .map_err(io::Error::other)?
+            .write_ntriples(&mut w)?,
         ExportFormat::JsonLd => write_graph_io(
             store,
             RdfFormat::JsonLd {
@@ -386,25 +382,46 @@ fn write_file(path: &Path, f: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> 
 
 /// Writes every flat file of the export contract into `dir` (created if missing): `graph.dot`,
 /// the CSV tables, `graph.ttl`, `graph.nq`, `graph.graphml`, `graph.json` and `report.md`.
-pub fn write_all(kg: &KnowledgeGraph, store: &Store, dir: &Path) -> Result<()> {
+///
+/// The RDF files (mapped, serialized and sorted once, [`crate::rdf::sorted_ntriples`]) are
+/// written on one worker while the others are written on another.
+pub fn write_all(kg: &KnowledgeGraph, dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    write_file(&dir.join("graph.dot"), |w| {
-        dot::write_dot_io(kg, w, &DotOptions::default(), &ViewOptions::default())
-    })?;
-    write_csv_all(kg, dir)?;
-    write_file(&dir.join("graph.ttl"), |w| {
-        write_graph_io(store, RdfFormat::Turtle, w)
-    })?;
-    write_file(&dir.join("graph.nq"), |w| write_nquads_io(store, w))?;
-    write_file(&dir.join("graph.graphml"), |w| write_graphml(kg, w))?;
-    write_file(&dir.join("graph.json"), |w| write_json(kg, w))?;
-    let report = crate::analysis::report(kg);
-    write_file(&dir.join("report.md"), |w| w.write_all(report.as_bytes()))
+    let (rdf, rest) = rayon::join(
+        || write_rdf_files(kg, dir),
+        || -> Result<()> {
+            write_file(&dir.join("graph.dot"), |w| {
+                dot::write_dot_io(kg, w, &DotOptions::default(), &ViewOptions::default())
+            })?;
+            write_csv_all(kg, dir)?;
+            write_file(&dir.join("graph.graphml"), |w| write_graphml(kg, w))?;
+            write_file(&dir.join("graph.json"), |w| write_json(kg, w))?;
+            let report = crate::analysis::report(kg);
+            write_file(&dir.join("report.md"), |w| w.write_all(report.as_bytes()))
+        },
+    );
+    rdf.and(rest)
+}
+
+/// `graph.nq` (sorted N-Quads, all in the default graph) and `graph.ttl` (the same order).
+fn write_rdf_files(kg: &KnowledgeGraph, dir: &Path) -> Result<()> {
+    let lines = crate::rdf::sorted_ntriples(kg)?;
+    let (nq, ttl) = rayon::join(
+        || write_file(&dir.join("graph.nq"), |w| lines.write_ntriples(w)),
+        || write_file(&dir.join("graph.ttl"), |w| lines.write_turtle(w)),
+    );
+    nq.and(ttl)
 }
 
 /// What `cellkg build` writes into its output directory: [`write_all`], then the Neo4j import
 /// folder [`NEO4J_DIR`].
-pub fn write_build(kg: &KnowledgeGraph, store: &Store, dir: &Path) -> Result<()> {
-    write_all(kg, store, dir)?;
-    write_neo4j(kg, &dir.join(NEO4J_DIR))
+pub fn write_build(kg: &KnowledgeGraph, dir: &Path) -> Result<()> {
+    let (all, neo4j) = rayon::join(
+        || write_all(kg, dir),
+        || {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+            write_neo4j(kg, &dir.join(NEO4J_DIR))
+        },
+    );
+    all.and(neo4j)
 }
