@@ -137,10 +137,10 @@ pub struct Extractor<'o> {
     dict: Vec<DictEntry>,
     discoveries: Vec<Discovery>,
     /// All discovery patterns at once: which can match a segment at all.
-    discovery_set: regex::RegexSet,
+    discovery_gate: crate::prefilter::LiteralGate,
     relations: Vec<CompiledRelation>,
     /// All relation patterns at once: which can match a skeleton at all.
-    relation_set: regex::RegexSet,
+    relation_gate: crate::prefilter::LiteralGate,
     skip_lines: Vec<Regex>,
     token: Regex,
     negation_cues: Vec<String>,
@@ -278,21 +278,17 @@ impl<'o> Extractor<'o> {
                 unless: norm_all(&r.unless_cues),
             });
         }
-        let set = |patterns: Vec<&str>, what: &str| {
-            regex::RegexSetBuilder::new(patterns)
-                .size_limit(256 << 20)
-                .dfa_size_limit(64 << 20)
-                .build()
-                .map_err(|e| Error::Config {
-                    path: rules_path.clone().into(),
-                    message: format!("{what}: {e}"),
-                })
+        let gate = |patterns: Vec<&str>, what: &str| {
+            crate::prefilter::LiteralGate::new(&patterns).map_err(|e| Error::Config {
+                path: rules_path.clone().into(),
+                message: format!("{what}: {e}"),
+            })
         };
-        let discovery_set = set(
+        let discovery_gate = gate(
             discoveries.iter().map(|d| d.regex.as_str()).collect(),
             "discovery patterns",
         )?;
-        let relation_set = set(
+        let relation_gate = gate(
             relations.iter().map(|r| r.regex.as_str()).collect(),
             "relation patterns",
         )?;
@@ -360,9 +356,9 @@ impl<'o> Extractor<'o> {
             ac,
             dict,
             discoveries,
-            discovery_set,
+            discovery_gate,
             relations,
-            relation_set,
+            relation_gate,
             skip_lines,
             token: Regex::new(r"⟨[A-Za-z]+/[A-Za-z]+:(\d+)⟩")
                 .map_err(|e| Error::Other(e.to_string()))?,
@@ -568,9 +564,10 @@ impl<'o> Extractor<'o> {
     fn discover(&self, seg: &Segment, found: &mut Vec<Found>, on_topic: bool) {
         let text = &seg.norm.text;
         let yielding = &self.ontology.rules.matching.yielding_classes;
-        let possible = self.discovery_set.matches(text);
+        let mut possible = Vec::new();
+        self.discovery_gate.candidates(text, &mut possible);
         for (di, d) in self.discoveries.iter().enumerate() {
-            if (d.on_topic_only && !on_topic) || !possible.matched(di) {
+            if (d.on_topic_only && !on_topic) || !possible[di] {
                 continue;
             }
             for caps in d.regex.captures_iter(text) {
@@ -949,9 +946,10 @@ impl<'o> Extractor<'o> {
         let (sk, map) = self.skeleton(&seg.norm.text, found);
         let vocab = &self.ontology.vocabulary;
         let folded = fold(&sk);
-        let possible = self.relation_set.matches(&sk);
+        let mut possible = Vec::new();
+        self.relation_gate.candidates(&sk, &mut possible);
         for (ri, rel) in self.relations.iter().enumerate() {
-            if !possible.matched(ri) {
+            if !possible[ri] {
                 continue;
             }
             if (!rel.when.is_empty() && !rel.when.iter().any(|c| folded.contains(c.as_str())))

@@ -26,6 +26,7 @@ pub mod model;
 pub mod normalize;
 pub mod ontology;
 pub mod pipeline;
+pub mod prefilter;
 pub mod query;
 pub mod rdf;
 pub mod resolve;

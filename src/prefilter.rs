@@ -1,0 +1,271 @@
+//! A literal gate for many regexes run over many short texts.
+//!
+//! Every match of a regex must contain certain literals: `靶向…⟨Target/` needs `靶向` and
+//! `⟨Target/`; `(?:纳入|进入)` needs one of `纳入`, `进入`. [`LiteralGate`] reads those required
+//! literals off each pattern's syntax tree (as groups: every group must be present, any one
+//! literal of a group will do), scans a text once with one Aho-Corasick automaton for all of
+//! them, and names the patterns whose groups are all present. Only those need to run: the gate
+//! never drops a pattern that could match (a pattern it cannot read a literal from always runs;
+//! literals are matched ASCII-case-insensitively, which only lets more through),
+//! and it is far cheaper than a multi-pattern overlapping regex search, whose lazy DFA for
+//! dozens of patterns with bounded gaps spends its time building states.
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use regex_syntax::hir::{Class, Hir, HirKind};
+
+/// Classes with at most this many characters count as literals (`[Aa]` of case-insensitive
+/// text, `[、,]` of list separators).
+const MAX_CLASS: usize = 8;
+/// A group with more literals than this is dropped (it would filter nothing).
+const MAX_GROUP: usize = 256;
+
+/// Required-literal groups of a pattern: each group must have one of its literals in the text.
+type Groups = Vec<Vec<Vec<u8>>>;
+
+/// The gate of a list of patterns, in order.
+pub struct LiteralGate {
+    ac: Option<AhoCorasick>,
+    /// Per pattern, its groups as lists of literal ids.
+    patterns: Vec<Vec<Vec<u32>>>,
+    n_literals: usize,
+}
+
+impl LiteralGate {
+    /// Reads the required literals of each pattern (regex syntax as the `regex` crate takes it).
+    pub fn new<S: AsRef<str>>(patterns: &[S]) -> std::result::Result<LiteralGate, String> {
+        let mut literals: Vec<Vec<u8>> = Vec::new();
+        let mut ids = std::collections::HashMap::<Vec<u8>, u32>::new();
+        let mut gated = Vec::with_capacity(patterns.len());
+        for p in patterns {
+            let hir = regex_syntax::ParserBuilder::new()
+                .build()
+                .parse(p.as_ref())
+                .map_err(|e| e.to_string())?;
+            let groups = required(&hir);
+            let mut as_ids = Vec::with_capacity(groups.len());
+            for group in groups {
+                let mut g: Vec<u32> = group
+                    .into_iter()
+                    .map(|lit| {
+                        *ids.entry(lit.clone()).or_insert_with(|| {
+                            literals.push(lit);
+                            (literals.len() - 1) as u32
+                        })
+                    })
+                    .collect();
+                g.sort_unstable();
+                g.dedup();
+                as_ids.push(g);
+            }
+            gated.push(as_ids);
+        }
+        let ac = if literals.is_empty() {
+            None
+        } else {
+            Some(
+                AhoCorasick::builder()
+                    .match_kind(MatchKind::Standard)
+                    .ascii_case_insensitive(true)
+                    .kind(Some(AhoCorasickKind::DFA))
+                    .build(&literals)
+                    .map_err(|e| e.to_string())?,
+            )
+        };
+        Ok(LiteralGate {
+            ac,
+            patterns: gated,
+            n_literals: literals.len(),
+        })
+    }
+
+    /// `out[i]` is set to whether pattern `i` may match somewhere in `text`.
+    pub fn candidates(&self, text: &str, out: &mut Vec<bool>) {
+        out.clear();
+        let mut present = vec![false; self.n_literals];
+        if let Some(ac) = &self.ac {
+            for m in ac.find_overlapping_iter(text) {
+                present[m.pattern().as_usize()] = true;
+            }
+        }
+        out.extend(self.patterns.iter().map(|groups| {
+            groups
+                .iter()
+                .all(|g| g.iter().any(|&id| present[id as usize]))
+        }));
+    }
+}
+
+/// The required-literal groups of a syntax tree: every match contains, for each group, one of
+/// its literals.
+fn required(hir: &Hir) -> Groups {
+    match hir.kind() {
+        HirKind::Literal(lit) => vec![vec![lit.0.to_vec()]],
+        HirKind::Class(class) => class_literals(class).map_or_else(Vec::new, |g| vec![g]),
+        HirKind::Capture(cap) => required(&cap.sub),
+        HirKind::Repetition(rep) if rep.min >= 1 => required(&rep.sub),
+        HirKind::Concat(subs) => {
+            // Adjacent literals and one-letter case classes (`[Aa]` of `(?i)`) join into one
+            // literal, matched ASCII-case-insensitively.
+            let mut groups = Groups::new();
+            let mut run: Vec<u8> = Vec::new();
+            for sub in subs {
+                match sub.kind() {
+                    HirKind::Literal(lit) => run.extend_from_slice(&lit.0),
+                    HirKind::Class(class) if case_letter(class).is_some() => {
+                        run.extend(case_letter(class));
+                    }
+                    _ => {
+                        if !run.is_empty() {
+                            groups.push(vec![std::mem::take(&mut run)]);
+                        }
+                        groups.extend(required(sub));
+                    }
+                }
+            }
+            if !run.is_empty() {
+                groups.push(vec![run]);
+            }
+            groups
+        }
+        HirKind::Alternation(subs) => {
+            // A match goes through one branch: the union of each branch's best group is required.
+            let mut union: Vec<Vec<u8>> = Vec::new();
+            for sub in subs {
+                match best(required(sub)) {
+                    Some(group) => union.extend(group),
+                    None => return Vec::new(),
+                }
+            }
+            union.sort();
+            union.dedup();
+            if union.len() > MAX_GROUP || union.iter().any(|l| l.is_empty()) {
+                Vec::new()
+            } else {
+                vec![union]
+            }
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// The most selective group: the one whose shortest literal is longest, then the smallest.
+fn best(groups: Groups) -> Option<Vec<Vec<u8>>> {
+    groups
+        .into_iter()
+        .filter(|g| !g.is_empty() && g.len() <= MAX_GROUP)
+        .max_by_key(|g| {
+            let shortest = g.iter().map(Vec::len).min().unwrap_or(0);
+            (shortest, std::cmp::Reverse(g.len()))
+        })
+}
+
+/// The letter of a class that holds exactly the two ASCII cases of one letter.
+fn case_letter(class: &Class) -> Option<u8> {
+    let mut chars = Vec::new();
+    match class {
+        Class::Unicode(c) => {
+            for r in c.iter() {
+                for ch in r.start()..=r.end() {
+                    if chars.len() > 2 || !ch.is_ascii() {
+                        return None;
+                    }
+                    chars.push(ch as u8);
+                }
+            }
+        }
+        Class::Bytes(c) => {
+            for r in c.iter() {
+                for b in r.start()..=r.end() {
+                    if chars.len() > 2 {
+                        return None;
+                    }
+                    chars.push(b);
+                }
+            }
+        }
+    }
+    match chars[..] {
+        [a, b] if a.is_ascii_alphabetic() && a.to_ascii_lowercase() == b.to_ascii_lowercase() => {
+            Some(a.to_ascii_lowercase())
+        }
+        _ => None,
+    }
+}
+
+/// The characters of a small class, each as a literal.
+fn class_literals(class: &Class) -> Option<Vec<Vec<u8>>> {
+    let mut out = Vec::new();
+    match class {
+        Class::Unicode(c) => {
+            for r in c.iter() {
+                for ch in r.start()..=r.end() {
+                    if out.len() >= MAX_CLASS {
+                        return None;
+                    }
+                    out.push(ch.to_string().into_bytes());
+                }
+            }
+        }
+        Class::Bytes(c) => {
+            for r in c.iter() {
+                for b in r.start()..=r.end() {
+                    if out.len() >= MAX_CLASS {
+                        return None;
+                    }
+                    out.push(vec![b]);
+                }
+            }
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gate(patterns: &[&str], text: &str) -> Vec<bool> {
+        let g = LiteralGate::new(patterns).unwrap();
+        let mut out = Vec::new();
+        g.candidates(text, &mut out);
+        out
+    }
+
+    #[test]
+    fn a_pattern_runs_only_when_its_literals_are_there() {
+        let patterns = [
+            r"⟨Product/[A-Za-z]+:\d+⟩.{0,10}?(?:靶向|针对)⟨Target/[A-Za-z]+:\d+⟩",
+            r"(?i)approved by",
+            r"\d+",
+        ];
+        assert_eq!(
+            gate(&patterns, "⟨Product/CarT:1⟩ 针对⟨Target/Antigen:2⟩"),
+            [true, false, true]
+        );
+        // A cue without the tokens, a token without the cue.
+        assert_eq!(gate(&patterns, "针对⟨Target/Antigen:2⟩"), [false, false, true]);
+        assert_eq!(gate(&patterns, "⟨Product/CarT:1⟩ ⟨Target/X:2⟩"), [false, false, true]);
+        // Case-insensitive literals.
+        assert_eq!(gate(&patterns, "APPROVED BY"), [false, true, true]);
+    }
+
+    #[test]
+    fn the_gate_never_drops_a_match() {
+        let patterns = [
+            r"(?:纳入|进入)(?:了)?(?P<o>[^。]{2,8})",
+            r"x?y+(?:ab|cd)*e",
+            r"(?:foo|\w+)bar",
+        ];
+        let texts = ["已纳入医保", "进入了目录", "yyye", "ycdcde", "zbar", "bar", "ye", ""];
+        let regexes: Vec<regex::Regex> =
+            patterns.iter().map(|p| regex::Regex::new(p).unwrap()).collect();
+        for t in texts {
+            let gated = gate(&patterns, t);
+            for (i, re) in regexes.iter().enumerate() {
+                if re.is_match(t) {
+                    assert!(gated[i], "pattern {i} matches {t:?} but was gated out");
+                }
+            }
+        }
+    }
+}
