@@ -153,6 +153,8 @@ pub struct Extractor<'o> {
     price_re: Regex,
     year_re: Regex,
     clinical_re: Regex,
+    /// A number of months right before a metric ("12 个月").
+    month_re: Regex,
     number_re: Regex,
 }
 
@@ -337,19 +339,28 @@ impl<'o> Extractor<'o> {
         let price_re = compile(&rules_path, "price pattern", &price_pattern)?;
         let mut metrics: Vec<&String> = rules.clinical.metrics.keys().collect();
         metrics.sort_by_key(|m| std::cmp::Reverse(m.chars().count()));
-        let metric_alt = metrics
-            .iter()
-            .map(|s| regex::escape(s))
-            .collect::<Vec<_>>()
-            .join("|");
+        // Metrics named "median …" are durations (a number and a time unit), the rest rates.
+        let is_duration = |m: &&&String| rules.clinical.metrics[**m].starts_with("median");
+        let alt_of = |v: Vec<&&String>| {
+            v.iter()
+                .map(|s| regex::escape(s))
+                .collect::<Vec<_>>()
+                .join("|")
+        };
+        let metric_alt = alt_of(metrics.iter().filter(|m| !is_duration(m)).collect());
+        let duration_alt = alt_of(metrics.iter().filter(is_duration).collect());
+        let pct = r"\s?(?:%|percent|per cent)";
+        // Rate after its metric ("ORR 为 96%"), rate before its metric ("95% 的患者达到 MRD
+        // 阴性", "78.4 percent achieved a stringent complete response"), or a duration
+        // ("中位无进展生存期为 3.25 个月").
         let clinical_re = compile(
             &rules_path,
             "clinical pattern",
             &format!(
-                r"(?P<metric>{metric_alt})(?:\s?\([^)]{{0,40}}\))?[^\d%。;,]{{0,8}}?(?P<a>\d+(?:\.\d+)?)\s?%?(?:\s?(?:-|~|—|–|至|到)\s?(?P<b>\d+(?:\.\d+)?))?\s?%"
+                r"(?P<metric>{metric_alt})(?:\s?\([^)]{{0,40}}\))?[^\d%。;,]{{0,8}}?(?P<a>\d+(?:\.\d+)?)\s?%?(?:\s?(?:-|~|—|–|至|到)\s?(?P<b>\d+(?:\.\d+)?))?{pct}|(?P<a2>\d+(?:\.\d+)?){pct}\s?(?:的)?(?:患者|病人|受试者|患儿|of (?:the )?(?:evaluable )?patients)?[^\d%。;,.]{{0,30}}?(?:达到了?|实现了?|获得了?|取得了?|达|achieved|had|reached|attained|的)\s?(?:an?\s)?(?P<metric2>{metric_alt})|(?P<metric3>{duration_alt})(?:\s?\([^)]{{0,40}}\))?[^\d%。;,]{{0,8}}?(?P<a3>\d+(?:\.\d+)?)(?:\s?(?:-|~|—|–|至|到)\s?(?P<b3>\d+(?:\.\d+)?))?\s?(?:个月|months?|天|days?|周|weeks?|年|years?)"
             ),
         )?;
-        let number_re = Regex::new(r"^\s*(?P<a>\d+(?:\.\d+)?)\s*%?\s*(?:(?:-|~|—|–|至|到)\s*(?P<b>\d+(?:\.\d+)?)\s*%?)?\s*$").map_err(|e| Error::Other(e.to_string()))?;
+        let number_re = Regex::new(r"^\s*(?P<a>\d+(?:\.\d+)?)\s*%?\s*(?:(?:-|~|—|–|至|到)\s*(?P<b>\d+(?:\.\d+)?)\s*%?)?\s*(?:\([^()]*\))?\s*$").map_err(|e| Error::Other(e.to_string()))?;
         Ok(Extractor {
             ontology,
             normalizer,
@@ -370,6 +381,8 @@ impl<'o> Extractor<'o> {
             price_re,
             year_re: Regex::new(r"(?-u:\b)(?P<y>(?:19|20)\d{2})(?-u:\b)|民国\s?(?P<roc>\d{2,3})\s?年|(?-u:\b)(?P<roc2>1[01]\d)\s?年").map_err(|e| Error::Other(e.to_string()))?,
             clinical_re,
+            month_re: Regex::new(r"(\d+)\s?(?:个月|-month|months?)\s?$")
+                .map_err(|e| Error::Other(e.to_string()))?,
             number_re,
         })
     }
@@ -414,6 +427,7 @@ impl<'o> Extractor<'o> {
                 }
             }
             let compounds = self.compound(seg, &mut found);
+            let facts_from = out.assertions.len();
             for f in found
                 .iter()
                 .chain(compounds.iter().flat_map(|c| c.parts.iter()))
@@ -448,6 +462,7 @@ impl<'o> Extractor<'o> {
                 }
             }
             self.name_facts(seg, &chars, &found, &mut out);
+            self.apposition_facts(seg, &chars, &found, facts_from, &mut out);
             match seg.kind {
                 SegmentKind::TableHeader { table } => {
                     table_headers.insert(
@@ -792,6 +807,49 @@ impl<'o> Extractor<'o> {
                     });
                 }
             }
+        }
+    }
+
+    /// A name right after a mention (or in brackets after it) takes over the facts that the
+    /// mention's own name states (`apposition_facts`): "BCMA CAR-T（伊基奥仑赛）" targets BCMA.
+    fn apposition_facts(
+        &self,
+        seg: &Segment,
+        chars: &[char],
+        found: &[Found],
+        from: usize,
+        out: &mut Extraction,
+    ) {
+        let props = &self.ontology.rules.apposition_facts;
+        let text = &seg.norm.text;
+        for w in found.windows(2) {
+            let (t, p) = (&w[0], &w[1]);
+            if t.top == p.top || !matches!(text[t.end..p.start].trim(), "" | "(" | "(“" | "(「")
+            {
+                continue;
+            }
+            let (s, e) = seg.norm.orig_range(t.start, p.end);
+            let taken: Vec<RawAssertion> = out.assertions[from..]
+                .iter()
+                .filter(|a| a.subject == t.key && props.contains(&a.relation))
+                .filter(|a| {
+                    self.ontology
+                        .vocabulary
+                        .properties
+                        .get(&a.relation)
+                        .is_some_and(|prop| self.fits(&p.top, &prop.domain))
+                })
+                .map(|a| RawAssertion {
+                    subject: p.key.clone(),
+                    start: s,
+                    end: e,
+                    quote: chars[s..e].iter().collect(),
+                    rule: "apposition".into(),
+                    confidence: 0.8 * a.confidence,
+                    ..a.clone()
+                })
+                .collect();
+            out.assertions.extend(taken);
         }
     }
 
@@ -1331,18 +1389,19 @@ impl<'o> Extractor<'o> {
         let cr = &self.ontology.rules.clinical;
         for caps in self.clinical_re.captures_iter(text) {
             let whole = caps.get(0).map_or(0..0, |m| m.range());
-            let Some(metric) = caps
-                .name("metric")
+            let group = |names: [&str; 3]| names.iter().find_map(|n| caps.name(n));
+            let Some(metric) = group(["metric", "metric2", "metric3"])
                 .and_then(|m| lookup_ci(&cr.metrics, m.as_str()))
             else {
                 continue;
             };
-            let a = caps
-                .name("a")
-                .and_then(|m| m.as_str().parse::<Decimal>().ok());
-            let b = caps
-                .name("b")
-                .and_then(|m| m.as_str().parse::<Decimal>().ok());
+            // "12 个月无进展生存率" → "12-month PFS".
+            let metric = match self.month_re.captures(&text[..whole.start]) {
+                Some(c) if caps.name("metric").is_some() => format!("{}-month {metric}", &c[1]),
+                _ => metric.to_string(),
+            };
+            let a = group(["a", "a2", "a3"]).and_then(|m| m.as_str().parse::<Decimal>().ok());
+            let b = group(["b", "b3", "b3"]).and_then(|m| m.as_str().parse::<Decimal>().ok());
             let Some(product) =
                 subject_for(whole.start, &cr.subject_classes).or_else(|| last_subject.clone())
             else {
@@ -1356,7 +1415,7 @@ impl<'o> Extractor<'o> {
             out.clinical.push(RawClinical {
                 product,
                 indication,
-                metric: metric.to_string(),
+                metric,
                 value: if b.is_none() { a } else { None },
                 min: if b.is_some() { a } else { None },
                 max: b,
@@ -1483,11 +1542,13 @@ pub fn expand_macros(
                     alts.push(format!(r"[A-Za-z]+/{c}"));
                 }
             }
-            let tok = format!(r"⟨(?:{}):\d+⟩", alts.join("|"));
+            // A trademark sign belongs to the name ("CARVYKTI®").
+            let tok = format!(r"⟨(?:{}):\d+⟩®?", alts.join("|"));
             let name = role.as_str().to_lowercase();
             if list {
                 // Each item may carry a parenthetical: "弥漫大B细胞淋巴瘤(DLBCL)、滤泡性淋巴瘤(FL)".
-                let item = format!(r"{tok}(?:\s?\([^()。;]{{0,40}}\))?");
+                // Items may be quoted: "《A》与《B》".
+                let item = format!(r"[《“「]?{tok}[》”」]?(?:\s?\([^()。;]{{0,40}}\))?");
                 out.push_str(&format!(r"(?P<{name}>{item}(?:\s?{sep}\s?{item})*)"));
             } else {
                 out.push_str(&format!("(?P<{name}>{tok})"));

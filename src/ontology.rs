@@ -120,6 +120,10 @@ pub struct Rules {
     /// object's name occurs inside the mention, the fact is asserted with the mention as quote.
     #[serde(default)]
     pub name_facts: Vec<String>,
+    /// Of those facts (and compound facts), the ones that a name right after the mention, or in
+    /// brackets after it, takes over: "BCMA CAR-T 伊基奥仑赛", "CD19 CAR-T（KYV-101）".
+    #[serde(default)]
+    pub apposition_facts: Vec<String>,
 }
 
 /// A group of properties on which sources must agree (with each other or with the lexicon).

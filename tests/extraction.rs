@@ -269,3 +269,191 @@ fn an_unrelated_passage_yields_no_discovered_institutions() {
     );
     assert!(e.assertions.is_empty());
 }
+
+#[test]
+fn joint_development_and_a_described_product_name_their_makers() {
+    let text = "复星凯特与药明巨诺联合开发的瑞泽基奥仑赛注射液今日获批。药明巨诺的 CD19 CAR-T 产品倍诺达已上市。";
+    let e = run(text);
+    for maker in ["fosun-kite", "jw-therapeutics"] {
+        assert!(
+            has(&e, "瑞泽基奥仑赛", "developedBy", maker),
+            "{maker}: {:?}",
+            facts(&e)
+        );
+    }
+    assert!(
+        has(&e, "carteyva", "developedBy", "jw-therapeutics"),
+        "{:?}",
+        facts(&e)
+    );
+    assert_offsets(text, &e);
+}
+
+#[test]
+fn a_product_in_brackets_after_a_targeted_technology_takes_its_target() {
+    let text = "国内企业推出的 BCMA CAR-T（瑞泽基奥仑赛注射液）进入临床。";
+    let e = run(text);
+    assert!(
+        has(&e, "瑞泽基奥仑赛", "targets", "target/bcma"),
+        "{:?}",
+        facts(&e)
+    );
+    assert_offsets(text, &e);
+}
+
+#[test]
+fn a_target_before_a_technology_word_is_not_a_fact_about_the_whole_technology() {
+    let e = run("以 CD19、BCMA 为靶点的 CAR-T 在血液肿瘤中疗效显著。");
+    assert!(
+        !has(&e, "technology/car-t", "targets", "target/"),
+        "{:?}",
+        facts(&e)
+    );
+}
+
+#[test]
+fn a_clause_without_subject_continues_the_last_product() {
+    let text = "Breyanzi（lisocabtagene maraleucel）是一款自体 CAR-T 产品，2021 年在美国上市，主要用于大 B 细胞淋巴瘤。";
+    let e = run(text);
+    assert!(has(&e, "breyanzi", "treats", "lbcl"), "{:?}", facts(&e));
+    // Another product in between takes the clause.
+    let e = run("Breyanzi 已在美国上市多年，Abecma 随后获批，用于多发性骨髓瘤。");
+    assert!(
+        !has(&e, "breyanzi", "treats", "multiple-myeloma"),
+        "{:?}",
+        facts(&e)
+    );
+    assert!(
+        has(&e, "abecma", "treats", "multiple-myeloma"),
+        "{:?}",
+        facts(&e)
+    );
+}
+
+#[test]
+fn collective_and_plural_negations_are_negative_facts() {
+    let text = "Breyanzi 在美国定价约 40 万美元，Abecma 定价约 42 万美元，两者均未纳入国家医保目录。沪惠保和惠民保的特药责任并不涵盖干细胞治疗。";
+    let e = run(text);
+    for p in ["breyanzi", "abecma"] {
+        assert!(
+            has(&e, "policy/nrdl", "doesNotCover", p),
+            "{p}: {:?}",
+            facts(&e)
+        );
+    }
+    for s in ["policy/huhuibao", "policy/huiminbao"] {
+        assert!(
+            has(&e, s, "doesNotCover", "stem-cell-therapy"),
+            "{s}: {:?}",
+            facts(&e)
+        );
+    }
+    assert!(
+        !facts(&e).iter().any(|(_, r, _)| r == "covers"),
+        "{:?}",
+        facts(&e)
+    );
+    assert_offsets(text, &e);
+}
+
+#[test]
+fn a_regulation_that_opens_a_list_of_techniques_covers_them() {
+    let e = run("《星河市细胞治疗技术管理办法》自 2020 年起施行，允许 2 类技术，包括：干细胞治疗及 CAR-T 疗法。");
+    assert!(
+        has(
+            &e,
+            "星河市细胞治疗技术管理办法",
+            "covers",
+            "stem-cell-therapy"
+        ),
+        "{:?}",
+        facts(&e)
+    );
+    assert!(
+        has(
+            &e,
+            "星河市细胞治疗技术管理办法",
+            "covers",
+            "technology/car-t"
+        ),
+        "{:?}",
+        facts(&e)
+    );
+}
+
+#[test]
+fn english_press_release_syntax() {
+    let text = "Kite Pharma Announces FDA Approval of Tecartus for mantle cell lymphoma. \
+        Juno Therapeutics entered into a collaboration agreement with WuXi AppTec to develop and commercialize relma-cel in China. \
+        Abecma (idecabtagene vicleucel), a BCMA-directed genetically modified autologous T cell immunotherapy, is given once. \
+        The label of Abecma includes a Boxed Warning for cytokine release syndrome. \
+        Health Canada granted conditional approval to Abecma in 2021, and the FDA approved Tecartus.";
+    let e = run(text);
+    for (s, r, o) in [
+        ("tecartus", "developedBy", "kite-pharma"),
+        ("tecartus", "approvedBy", "institution/fda"),
+        ("relmacabtagene", "developedBy", "juno-therapeutics"),
+        ("relmacabtagene", "developedBy", "wuxi-apptec"),
+        ("abecma", "targets", "target/bcma"),
+        ("abecma", "approvedBy", "health-canada"),
+    ] {
+        assert!(has(&e, s, r, o), "{s} {r} {o}: {:?}", facts(&e));
+    }
+    // A warning for an adverse event is not an indication; a later clause is another approval.
+    assert!(!has(&e, "abecma", "treats", "crs"), "{:?}", facts(&e));
+    assert!(
+        !has(&e, "tecartus", "approvedBy", "health-canada"),
+        "{:?}",
+        facts(&e)
+    );
+    assert_offsets(text, &e);
+}
+
+#[test]
+fn clinical_rates_written_either_way_and_median_durations() {
+    let text = "Abecma 的关键研究中，ORR 为 91.2%，中位无进展生存期为 14.5 个月，12 个月无进展生存率为 65.3%，88% 的患者达到 MRD 阴性。\
+        In the trial of Abecma, the overall response rate was 77.5 percent, and 41.2 percent of patients achieved a complete response.";
+    let e = run(text);
+    let got: Vec<(String, String)> = e
+        .clinical
+        .iter()
+        .map(|c| {
+            (
+                c.metric.clone(),
+                c.value
+                    .map(|v| v.normalize().to_string())
+                    .unwrap_or_default(),
+            )
+        })
+        .collect();
+    for (m, v) in [
+        ("ORR", "91.2"),
+        ("median PFS", "14.5"),
+        ("12-month PFS", "65.3"),
+        ("MRD-negative", "88"),
+        ("ORR", "77.5"),
+        ("CR", "41.2"),
+    ] {
+        assert!(
+            got.iter().any(|(a, b)| a == m && b == v),
+            "{m} {v}: {got:?}"
+        );
+    }
+    assert!(e
+        .clinical
+        .iter()
+        .all(|c| matches!(&c.product, EntityKey::Known(id) if id.contains("abecma"))));
+    assert_offsets(text, &e);
+}
+
+#[test]
+fn a_table_cell_with_a_note_still_gives_its_rate() {
+    let text = "产品\t靶点\t适应症\tORR\nAbecma\tBCMA\t多发性骨髓瘤\t73%（II期）\n";
+    let e = run(text);
+    assert!(
+        e.clinical.iter().any(|c| c.metric == "ORR"
+            && c.value.map(|v| v.normalize().to_string()) == Some("73".into())),
+        "{:?}",
+        e.clinical
+    );
+}
