@@ -185,7 +185,7 @@ fn case_letter(class: &Class) -> Option<u8> {
         }
     }
     match chars[..] {
-        [a, b] if a.is_ascii_alphabetic() && a.to_ascii_lowercase() == b.to_ascii_lowercase() => {
+        [a, b] if a.is_ascii_alphabetic() && a.eq_ignore_ascii_case(&b) => {
             Some(a.to_ascii_lowercase())
         }
         _ => None,
@@ -243,8 +243,14 @@ mod tests {
             [true, false, true]
         );
         // A cue without the tokens, a token without the cue.
-        assert_eq!(gate(&patterns, "针对⟨Target/Antigen:2⟩"), [false, false, true]);
-        assert_eq!(gate(&patterns, "⟨Product/CarT:1⟩ ⟨Target/X:2⟩"), [false, false, true]);
+        assert_eq!(
+            gate(&patterns, "针对⟨Target/Antigen:2⟩"),
+            [false, false, true]
+        );
+        assert_eq!(
+            gate(&patterns, "⟨Product/CarT:1⟩ ⟨Target/X:2⟩"),
+            [false, false, true]
+        );
         // Case-insensitive literals.
         assert_eq!(gate(&patterns, "APPROVED BY"), [false, true, true]);
     }
@@ -256,9 +262,20 @@ mod tests {
             r"x?y+(?:ab|cd)*e",
             r"(?:foo|\w+)bar",
         ];
-        let texts = ["已纳入医保", "进入了目录", "yyye", "ycdcde", "zbar", "bar", "ye", ""];
-        let regexes: Vec<regex::Regex> =
-            patterns.iter().map(|p| regex::Regex::new(p).unwrap()).collect();
+        let texts = [
+            "已纳入医保",
+            "进入了目录",
+            "yyye",
+            "ycdcde",
+            "zbar",
+            "bar",
+            "ye",
+            "",
+        ];
+        let regexes: Vec<regex::Regex> = patterns
+            .iter()
+            .map(|p| regex::Regex::new(p).unwrap())
+            .collect();
         for t in texts {
             let gated = gate(&patterns, t);
             for (i, re) in regexes.iter().enumerate() {
