@@ -220,6 +220,10 @@ pub struct DiscoveryRule {
     /// Characters that cannot be part of a name: the name starts after the last of them.
     #[serde(default)]
     pub stop_chars: String,
+    /// Words that cannot be part of a name (verbs, connectives): the name starts after the
+    /// last of them.
+    #[serde(default)]
+    pub stop_words: Vec<String>,
     /// Prefixes that cannot start a name (trimmed away, longest first).
     #[serde(default)]
     pub strip_prefixes: Vec<String>,

@@ -269,3 +269,71 @@ fn an_unrelated_passage_yields_no_discovered_institutions() {
     );
     assert!(e.assertions.is_empty());
 }
+
+#[test]
+fn discovered_institution_names_stop_at_verbs_lists_and_measure_words() {
+    let e = run(
+        "患者可前往星河市中心医院等医学中心接受 CAR-T 细胞治疗，也可到青湾医院和两间教学医院就诊。\
+                 研究由美国北岭儿童医院牵头，另有本地生物科技公司参与；投保前应先确认医院名单。",
+    );
+    let found = entities(&e);
+    assert!(
+        found.contains(&"Hospital:星河市中心医院".to_string()),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&"Hospital:北岭儿童医院".to_string()),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&"Hospital:青湾医院".to_string()),
+        "{found:?}"
+    );
+    // Negative: no name swallows a list, a verb, a country or a measure word.
+    for bad in [
+        "等医学中心",
+        "两间",
+        "确认医院",
+        "美国北岭",
+        "有本地",
+        "前往",
+    ] {
+        assert!(found.iter().all(|x| !x.contains(bad)), "{bad}: {found:?}");
+    }
+}
+
+#[test]
+fn a_research_institute_ending_in_a_stop_char_is_found() {
+    let e = run("星河研究所开发的 CD19 CAR-T 细胞疗法进入临床。");
+    let found = entities(&e);
+    assert!(
+        found.contains(&"ResearchInstitute:星河研究所".to_string()),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn a_target_named_inside_a_known_technology_is_mentioned_too() {
+    let e = run("该公司的 BCMA CAR-T 已送抵医院。");
+    let found = entities(&e);
+    assert!(
+        found.contains(&"technology/bcma-car-t".to_string()),
+        "{found:?}"
+    );
+    assert!(found.contains(&"target/bcma".to_string()), "{found:?}");
+    assert_offsets("该公司的 BCMA CAR-T 已送抵医院。", &e);
+    // Negative: a plain CAR-T names no target.
+    let e = run("该公司的 CAR-T 已送抵医院。");
+    assert!(entities(&e).iter().all(|x| !x.starts_with("target/")));
+}
+
+#[test]
+fn a_compound_is_named_by_its_head_label_not_a_following_verb() {
+    let e = run("研究评估 CD70 CAR-T 治疗肾细胞癌的安全性。");
+    let found = entities(&e);
+    assert!(
+        found.iter().any(|x| x == "Technology:CD70 CAR-T"),
+        "{found:?}"
+    );
+    assert!(found.iter().all(|x| !x.contains("CAR-T治疗")), "{found:?}");
+}
