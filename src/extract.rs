@@ -114,6 +114,7 @@ struct Discovery {
     strip: Vec<String>,
     reject: BTreeSet<String>,
     reject_patterns: Vec<Regex>,
+    reject_after: Vec<Regex>,
     min_chars: usize,
     max_chars: usize,
     on_topic_only: bool,
@@ -252,6 +253,11 @@ impl<'o> Extractor<'o> {
                     .collect(),
                 reject_patterns: d
                     .reject_patterns
+                    .iter()
+                    .map(|p| compile(&rules_path, &format!("discovery rule {}", d.name), p))
+                    .collect::<Result<_>>()?,
+                reject_after: d
+                    .reject_after
                     .iter()
                     .map(|p| compile(&rules_path, &format!("discovery rule {}", d.name), p))
                     .collect::<Result<_>>()?,
@@ -523,8 +529,18 @@ impl<'o> Extractor<'o> {
             if first.is_ascii_alphanumeric() && s > 0 && bytes[s - 1].is_ascii_alphanumeric() {
                 continue;
             }
+            let mut e = e;
             if last.is_ascii_alphanumeric() && e < bytes.len() && bytes[e].is_ascii_alphanumeric() {
-                continue;
+                // An English plural of a lower-case word label: "cartilage defects".
+                let plural = !d.case_sensitive
+                    && last.is_ascii_lowercase()
+                    && d.label.len() >= 4
+                    && bytes[e] == b's'
+                    && !bytes.get(e + 1).is_some_and(|b| b.is_ascii_alphanumeric());
+                if !plural {
+                    continue;
+                }
+                e += 1;
             }
             // A Latin label ending in a digit must not continue with "." + digit (CD3 in CD3.5).
             cands.push((s, e, m.pattern().as_usize()));
@@ -621,7 +637,9 @@ impl<'o> Extractor<'o> {
                         name = rest;
                     }
                 }
-                let name = name.trim();
+                let trimmed = name.trim_start();
+                s += name.len() - trimmed.len();
+                let name = trimmed.trim_end();
                 if name.chars().count() < d.min_chars
                     || d.reject.contains(&fold(name))
                     || d.reject_patterns.iter().any(|r| r.is_match(name))
@@ -629,8 +647,11 @@ impl<'o> Extractor<'o> {
                     continue;
                 }
                 let e = s + name.len();
+                if d.reject_after.iter().any(|r| r.is_match(&text[e..])) {
+                    continue;
+                }
                 // Known entity with this name: use it.
-                // A gloss in brackets does not change the name: 装甲型(armored)CAR-T.
+                // A gloss in brackets or quotes do not change the name: 装甲型(armored)CAR-T.
                 let unglossed = without_gloss(name);
                 let key = match self
                     .known_by_name(&d.top, name)
@@ -1556,12 +1577,13 @@ pub fn expand_macros(
 }
 
 /// True when a normalised string is mostly Han (used by resolve for label choice).
-/// A name without its bracketed glosses ("装甲型(armored)CAR-T" → "装甲型CAR-T").
+/// A name without its bracketed glosses and quotes ("装甲型(armored)CAR-T" → "装甲型CAR-T").
 fn without_gloss(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut depth = 0usize;
     for c in s.chars() {
         match c {
+            '“' | '”' | '"' | '「' | '」' => {}
             '(' => depth += 1,
             ')' if depth > 0 => depth -= 1,
             _ if depth == 0 => out.push(c),

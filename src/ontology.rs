@@ -233,6 +233,10 @@ pub struct DiscoveryRule {
     /// Regexes: a name matching any of them is rejected.
     #[serde(default)]
     pub reject_patterns: Vec<String>,
+    /// Regexes tried on the text right after the name: a match rejects it (an institution
+    /// name that is part of a score's name: "国际软骨修复学会评分").
+    #[serde(default)]
+    pub reject_after: Vec<String>,
     /// Minimum characters of the name.
     #[serde(default = "default_min_name")]
     pub min_chars: usize,

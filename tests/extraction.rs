@@ -337,3 +337,68 @@ fn a_compound_is_named_by_its_head_label_not_a_following_verb() {
     );
     assert!(found.iter().all(|x| !x.contains("CAR-T治疗")), "{found:?}");
 }
+
+#[test]
+fn an_institution_inside_a_score_name_is_not_an_institution() {
+    let e = run("干细胞治疗后，患者的星河关节学会评分和北岭大学膝关节指数均改善；星河关节学会发布了新指南。");
+    let found = entities(&e);
+    // Negative: "…学会评分" and "…大学…指数" name scores.
+    assert!(found.iter().all(|x| !x.contains("北岭大学")), "{found:?}");
+    assert_eq!(
+        found.iter().filter(|x| x.contains("星河关节学会")).count(),
+        1,
+        "{found:?}"
+    );
+}
+
+#[test]
+fn named_drug_lists_and_quoted_mechanisms_are_policies() {
+    let e = run("该市将 CAR-T 纳入“大病保险+医疗救助”联合机制，并设置肿瘤特药清单，但 CAR-T 未列入高血压用药目录。");
+    let found = entities(&e);
+    assert!(
+        found
+            .iter()
+            .any(|x| x == "Policy:“大病保险+医疗救助”联合机制"),
+        "{found:?}"
+    );
+    assert!(
+        found.iter().any(|x| x == "ReimbursementList:肿瘤特药清单"),
+        "{found:?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|x| x == "ReimbursementList:高血压用药目录"),
+        "{found:?}"
+    );
+    // Negative: a bare list word, a verb before it, a quoted slogan without a scheme word.
+    let e = run("CAR-T 被称为“活药物”机制，相关药品目录尚未发布。");
+    let found = entities(&e);
+    assert!(
+        found
+            .iter()
+            .all(|x| !x.starts_with("Policy:") && !x.starts_with("ReimbursementList:")),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn english_plurals_and_committees() {
+    let e = run("The CAR-T therapy carries warnings for neurologic toxicities. The Regional Cell Therapy Advisory Committee reviewed it.");
+    let found = entities(&e);
+    assert!(
+        found.contains(&"disease/neurotoxicity".to_string()),
+        "{found:?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|x| x == "GovernmentBody:Regional Cell Therapy Advisory Committee"),
+        "{found:?}"
+    );
+    // Negative: a capitalised journal label takes no plural ("Cells" is not the journal Cell).
+    let e = run("The CAR-T cells expanded. Cells were counted.");
+    assert!(entities(&e)
+        .iter()
+        .all(|x| !x.contains("cell-journal") && !x.contains("journal")));
+}
