@@ -110,9 +110,11 @@ struct Discovery {
     top: String,
     regex: Regex,
     stop: Vec<char>,
+    stop_words: Vec<String>,
     strip: Vec<String>,
     reject: BTreeSet<String>,
     reject_patterns: Vec<Regex>,
+    reject_after: Vec<Regex>,
     min_chars: usize,
     max_chars: usize,
     on_topic_only: bool,
@@ -240,6 +242,11 @@ impl<'o> Extractor<'o> {
                 top: ontology.top_class(&d.class).to_string(),
                 regex,
                 stop: d.stop_chars.chars().collect(),
+                stop_words: d
+                    .stop_words
+                    .iter()
+                    .map(|w| normalizer.normalize_label(w))
+                    .collect(),
                 strip,
                 reject: d
                     .reject
@@ -248,6 +255,11 @@ impl<'o> Extractor<'o> {
                     .collect(),
                 reject_patterns: d
                     .reject_patterns
+                    .iter()
+                    .map(|p| compile(&rules_path, &format!("discovery rule {}", d.name), p))
+                    .collect::<Result<_>>()?,
+                reject_after: d
+                    .reject_after
                     .iter()
                     .map(|p| compile(&rules_path, &format!("discovery rule {}", d.name), p))
                     .collect::<Result<_>>()?,
@@ -528,8 +540,18 @@ impl<'o> Extractor<'o> {
             if first.is_ascii_alphanumeric() && s > 0 && bytes[s - 1].is_ascii_alphanumeric() {
                 continue;
             }
+            let mut e = e;
             if last.is_ascii_alphanumeric() && e < bytes.len() && bytes[e].is_ascii_alphanumeric() {
-                continue;
+                // An English plural of a lower-case word label: "cartilage defects".
+                let plural = !d.case_sensitive
+                    && last.is_ascii_lowercase()
+                    && d.label.len() >= 4
+                    && bytes[e] == b's'
+                    && !bytes.get(e + 1).is_some_and(|b| b.is_ascii_alphanumeric());
+                if !plural {
+                    continue;
+                }
+                e += 1;
             }
             // A Latin label ending in a digit must not continue with "." + digit (CD3 in CD3.5).
             cands.push((s, e, m.pattern().as_usize()));
@@ -600,9 +622,22 @@ impl<'o> Extractor<'o> {
                         .nth(n - d.max_chars)
                         .map_or(0, |(i, _)| i);
                 }
-                // Cut at the last stop char.
-                if let Some((i, c)) = text[s..e].char_indices().rfind(|(_, c)| d.stop.contains(c)) {
+                // Cut at the last stop char (not the final one: 所 in 研究所) or stop word.
+                let last = text[s..e].char_indices().last().map_or(0, |(i, _)| i);
+                if let Some((i, c)) = text[s..s + last]
+                    .char_indices()
+                    .rfind(|(_, c)| d.stop.contains(c))
+                {
                     s += i + c.len_utf8();
+                }
+                if let Some(cut) = d
+                    .stop_words
+                    .iter()
+                    .filter_map(|w| text[s..e].rfind(w.as_str()).map(|i| i + w.len()))
+                    .filter(|&i| i < e - s)
+                    .max()
+                {
+                    s += cut;
                 }
                 let mut name = &text[s..e];
                 for p in &d.strip {
@@ -614,7 +649,9 @@ impl<'o> Extractor<'o> {
                         name = rest;
                     }
                 }
-                let name = name.trim();
+                let trimmed = name.trim_start();
+                s += name.len() - trimmed.len();
+                let name = trimmed.trim_end();
                 if name.chars().count() < d.min_chars
                     || d.reject.contains(&fold(name))
                     || d.reject_patterns.iter().any(|r| r.is_match(name))
@@ -622,8 +659,16 @@ impl<'o> Extractor<'o> {
                     continue;
                 }
                 let e = s + name.len();
+                if d.reject_after.iter().any(|r| r.is_match(&text[e..])) {
+                    continue;
+                }
                 // Known entity with this name: use it.
-                let key = match self.known_by_name(&d.top, name) {
+                // A gloss in brackets or quotes do not change the name: 装甲型(armored)CAR-T.
+                let unglossed = without_gloss(name);
+                let key = match self
+                    .known_by_name(&d.top, name)
+                    .or_else(|| self.known_by_name(&d.top, &unglossed))
+                {
                     Some(id) => EntityKey::Known(id.to_string()),
                     None => EntityKey::Discovered {
                         class: d.class.clone(),
@@ -740,7 +785,20 @@ impl<'o> Extractor<'o> {
                     && head_ok
                     && rule.joiners.iter().any(|j| j == joiner)
                 {
-                    let name = format!("{} {}", &text[a.start..a.end], &text[b.start..b.end]);
+                    // The head by its short label when its surface only adds a word to it
+                    // ("CAR-T治疗" → "CAR-T").
+                    let head = &text[b.start..b.end];
+                    let head = match &b.key {
+                        EntityKey::Known(id) => self
+                            .ontology
+                            .entities
+                            .get(id)
+                            .and_then(|l| l.label_en.as_deref())
+                            .filter(|l| fold(head).starts_with(&fold(l)))
+                            .map_or(head, |l| &head[..l.len()]),
+                        EntityKey::Discovered { .. } => head,
+                    };
+                    let name = format!("{} {}", &text[a.start..a.end], head);
                     let key = match self.known_by_name(self.ontology.top_class(&rule.class), &name)
                     {
                         Some(id) => EntityKey::Known(id.to_string()),
@@ -787,11 +845,22 @@ impl<'o> Extractor<'o> {
             };
             let surface = fold(&seg.norm.text[f.start..f.end]);
             for (p, o) in lex.facts.iter().filter(|(p, _)| props.contains(p)) {
-                let stated = self.names_of.get(o).is_some_and(|ns| {
+                let stated = self.names_of.get(o).and_then(|ns| {
                     ns.iter()
-                        .any(|n| n.chars().count() >= 2 && surface.contains(n.as_str()))
+                        .filter(|n| n.chars().count() >= 2)
+                        .find_map(|n| surface.find(n.as_str()).map(|i| (i, n.len())))
                 });
-                if stated {
+                if let Some((at, len)) = stated {
+                    // The object is mentioned too: BCMA in "BCMA CAR-T".
+                    let (s, e) = seg.norm.orig_range(f.start + at, f.start + at + len);
+                    out.mentions.push(RawMention {
+                        entity: EntityKey::Known(o.clone()),
+                        start: s,
+                        end: e,
+                        surface: chars[s..e].iter().collect(),
+                        rule: "name".into(),
+                        confidence: 0.9,
+                    });
                     let (s, e) = seg.norm.orig_range(f.start, f.end);
                     out.assertions.push(RawAssertion {
                         subject: f.key.clone(),
@@ -1567,6 +1636,22 @@ pub fn expand_macros(
 }
 
 /// True when a normalised string is mostly Han (used by resolve for label choice).
+/// A name without its bracketed glosses and quotes ("装甲型(armored)CAR-T" → "装甲型CAR-T").
+fn without_gloss(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut depth = 0usize;
+    for c in s.chars() {
+        match c {
+            '“' | '”' | '"' | '「' | '」' => {}
+            '(' => depth += 1,
+            ')' if depth > 0 => depth -= 1,
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    out.trim().to_string()
+}
+
 pub fn mostly_han(s: &str) -> bool {
     let han = s.chars().filter(|&c| is_han(c)).count();
     han * 2 >= s.chars().count()

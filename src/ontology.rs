@@ -224,6 +224,10 @@ pub struct DiscoveryRule {
     /// Characters that cannot be part of a name: the name starts after the last of them.
     #[serde(default)]
     pub stop_chars: String,
+    /// Words that cannot be part of a name (verbs, connectives): the name starts after the
+    /// last of them.
+    #[serde(default)]
+    pub stop_words: Vec<String>,
     /// Prefixes that cannot start a name (trimmed away, longest first).
     #[serde(default)]
     pub strip_prefixes: Vec<String>,
@@ -233,6 +237,10 @@ pub struct DiscoveryRule {
     /// Regexes: a name matching any of them is rejected.
     #[serde(default)]
     pub reject_patterns: Vec<String>,
+    /// Regexes tried on the text right after the name: a match rejects it (an institution
+    /// name that is part of a score's name: "国际软骨修复学会评分").
+    #[serde(default)]
+    pub reject_after: Vec<String>,
     /// Minimum characters of the name.
     #[serde(default = "default_min_name")]
     pub min_chars: usize,

@@ -457,3 +457,136 @@ fn a_table_cell_with_a_note_still_gives_its_rate() {
         e.clinical
     );
 }
+
+#[test]
+fn discovered_institution_names_stop_at_verbs_lists_and_measure_words() {
+    let e = run(
+        "患者可前往星河市中心医院等医学中心接受 CAR-T 细胞治疗，也可到青湾医院和两间教学医院就诊。\
+                 研究由美国北岭儿童医院牵头，另有本地生物科技公司参与；投保前应先确认医院名单。",
+    );
+    let found = entities(&e);
+    assert!(
+        found.contains(&"Hospital:星河市中心医院".to_string()),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&"Hospital:北岭儿童医院".to_string()),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&"Hospital:青湾医院".to_string()),
+        "{found:?}"
+    );
+    // Negative: no name swallows a list, a verb, a country or a measure word.
+    for bad in [
+        "等医学中心",
+        "两间",
+        "确认医院",
+        "美国北岭",
+        "有本地",
+        "前往",
+    ] {
+        assert!(found.iter().all(|x| !x.contains(bad)), "{bad}: {found:?}");
+    }
+}
+
+#[test]
+fn a_research_institute_ending_in_a_stop_char_is_found() {
+    let e = run("星河研究所开发的 CD19 CAR-T 细胞疗法进入临床。");
+    let found = entities(&e);
+    assert!(
+        found.contains(&"ResearchInstitute:星河研究所".to_string()),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn a_target_named_inside_a_known_technology_is_mentioned_too() {
+    let e = run("该公司的 BCMA CAR-T 已送抵医院。");
+    let found = entities(&e);
+    assert!(
+        found.contains(&"technology/bcma-car-t".to_string()),
+        "{found:?}"
+    );
+    assert!(found.contains(&"target/bcma".to_string()), "{found:?}");
+    assert_offsets("该公司的 BCMA CAR-T 已送抵医院。", &e);
+    // Negative: a plain CAR-T names no target.
+    let e = run("该公司的 CAR-T 已送抵医院。");
+    assert!(entities(&e).iter().all(|x| !x.starts_with("target/")));
+}
+
+#[test]
+fn a_compound_is_named_by_its_head_label_not_a_following_verb() {
+    let e = run("研究评估 CD70 CAR-T 治疗肾细胞癌的安全性。");
+    let found = entities(&e);
+    assert!(
+        found.iter().any(|x| x == "Technology:CD70 CAR-T"),
+        "{found:?}"
+    );
+    assert!(found.iter().all(|x| !x.contains("CAR-T治疗")), "{found:?}");
+}
+
+#[test]
+fn an_institution_inside_a_score_name_is_not_an_institution() {
+    let e = run("干细胞治疗后，患者的星河关节学会评分和北岭大学膝关节指数均改善；星河关节学会发布了新指南。");
+    let found = entities(&e);
+    // Negative: "…学会评分" and "…大学…指数" name scores.
+    assert!(found.iter().all(|x| !x.contains("北岭大学")), "{found:?}");
+    assert_eq!(
+        found.iter().filter(|x| x.contains("星河关节学会")).count(),
+        1,
+        "{found:?}"
+    );
+}
+
+#[test]
+fn named_drug_lists_and_quoted_mechanisms_are_policies() {
+    let e = run("该市将 CAR-T 纳入“大病保险+医疗救助”联合机制，并设置肿瘤特药清单，但 CAR-T 未列入高血压用药目录。");
+    let found = entities(&e);
+    assert!(
+        found
+            .iter()
+            .any(|x| x == "Policy:“大病保险+医疗救助”联合机制"),
+        "{found:?}"
+    );
+    assert!(
+        found.iter().any(|x| x == "ReimbursementList:肿瘤特药清单"),
+        "{found:?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|x| x == "ReimbursementList:高血压用药目录"),
+        "{found:?}"
+    );
+    // Negative: a bare list word, a verb before it, a quoted slogan without a scheme word.
+    let e = run("CAR-T 被称为“活药物”机制，相关药品目录尚未发布。");
+    let found = entities(&e);
+    assert!(
+        found
+            .iter()
+            .all(|x| !x.starts_with("Policy:") && !x.starts_with("ReimbursementList:")),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn english_plurals_and_committees() {
+    let e = run("The CAR-T therapy carries warnings for neurologic toxicities. The Regional Cell Therapy Advisory Committee reviewed it.");
+    let found = entities(&e);
+    assert!(
+        found.contains(&"disease/neurotoxicity".to_string()),
+        "{found:?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|x| x == "GovernmentBody:Regional Cell Therapy Advisory Committee"),
+        "{found:?}"
+    );
+    // Negative: a capitalised journal label takes no plural ("Cells" is not the journal Cell).
+    let e = run("The CAR-T cells expanded. Cells were counted.");
+    assert!(entities(&e)
+        .iter()
+        .all(|x| !x.contains("cell-journal") && !x.contains("journal")));
+}
