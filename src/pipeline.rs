@@ -384,10 +384,12 @@ fn build_in_pool(opts: &BuildOptions) -> Result<BuildReport> {
             )));
         }
     }
+    // The exports may be inside the store (the store swap carries the staged exports over),
+    // not the other way round.
     let (store, out) = (atomic::resolve(&opts.store)?, atomic::resolve(&opts.out)?);
-    if store.starts_with(&out) || out.starts_with(&store) {
+    if store.starts_with(&out) {
         return Err(Error::Other(format!(
-            "{}: the store and the exports directory ({}) must not be one inside the other",
+            "{}: the store must be neither the exports directory ({}) nor inside it",
             opts.store.display(),
             opts.out.display()
         )));

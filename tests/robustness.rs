@@ -1173,8 +1173,8 @@ fn exports_and_store_never_go_missing_during_a_build() {
     );
 }
 
-/// An --out that cannot be written (a file, under a file, in /proc, the current directory, inside
-/// the store): a one-line error naming it, a non-zero exit, the previous store and exports byte-identical, nothing left behind.
+/// An --out that cannot be written (a file, under a file, in /proc, the current directory, the
+/// store or around it): a one-line error naming it, a non-zero exit, the previous store and exports byte-identical, nothing left behind.
 #[test]
 fn a_build_into_an_unwritable_out_keeps_the_previous_graph() {
     let dir = tempfile::tempdir().unwrap();
@@ -1191,9 +1191,10 @@ fn a_build_into_an_unwritable_out_keeps_the_previous_graph() {
             PathBuf::from("/proc/cellkg-x/exports"),
             "/proc/cellkg-x".into(),
         ),
-        // Not one to replace: the current directory, or inside the store.
+        // Not one to replace: the current directory, the store or a directory holding it.
         (PathBuf::from("."), "not `.`".into()),
-        (d.join("store/exports"), "one inside the other".into()),
+        (d.join("store"), "nor inside it".into()),
+        (d.to_path_buf(), "nor inside it".into()),
     ] {
         let o = cellkg(
             d,
