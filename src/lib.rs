@@ -15,6 +15,7 @@
 
 pub mod analysis;
 pub mod assemble;
+pub mod atomic;
 pub mod cache;
 pub mod cli;
 pub mod error;

@@ -2,8 +2,9 @@
 //!
 //! In: corpus paths, the ontology directory, the output directory and the store directory.
 //! Out: the store (`store.nq` + `graph.json` + the extraction cache `cache/` under the store
-//! directory) and every export file, each directory replaced only when the whole build succeeded
-//! (written beside, then renamed), under a lock so that two builds cannot interleave.
+//! directory) and every export file, both directories replaced only when the whole build
+//! succeeded (written beside, then swapped in), under a lock on each so that two builds cannot
+//! interleave (see [`crate::atomic`]).
 //!
 //! Documents are read and extracted in parallel (rayon, `--threads`), one at a time per worker:
 //! a document's text is dropped as soon as it is extracted, so memory grows with the graph, not
@@ -23,6 +24,7 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
+use crate::atomic::{self, BuildLock, Staged};
 use crate::cache::{Cache, CacheWriter, Entry};
 use crate::error::{Error, Result};
 use crate::extract::{Extraction, Extractor};
@@ -319,134 +321,6 @@ pub fn build_graph(inputs: &[PathBuf], ontology: &Ontology) -> Result<KnowledgeG
     Ok(crate::resolve::resolve(extractions, &ex, stats))
 }
 
-/// A lock file held for the duration of a build.
-struct Lock(PathBuf);
-
-impl Lock {
-    fn acquire(path: PathBuf) -> Result<Lock> {
-        match fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-        {
-            Ok(mut f) => {
-                let _ = writeln!(f, "{}", std::process::id());
-                Ok(Lock(path))
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                // A lock left by a killed build: take it over if its process is gone.
-                let pid = fs::read_to_string(&path)
-                    .ok()
-                    .and_then(|s| s.trim().parse::<u32>().ok());
-                let alive = pid.is_some_and(|p| Path::new(&format!("/proc/{p}")).exists());
-                if alive {
-                    Err(Error::Other(format!(
-                        "another build is running (lock {} held by process {}); wait for it or remove the lock",
-                        path.display(),
-                        pid.unwrap_or(0)
-                    )))
-                } else {
-                    fs::write(&path, format!("{}\n", std::process::id()))
-                        .map_err(|e| Error::io(&path, e))?;
-                    Ok(Lock(path))
-                }
-            }
-            Err(e) => Err(Error::io(&path, e)),
-        }
-    }
-}
-
-impl Drop for Lock {
-    fn drop(&mut self) {
-        let _ = fs::remove_file(&self.0);
-    }
-}
-
-/// A directory being written beside the one it will replace: [`Staged::commit`] swaps it in
-/// (keeping files of the old directory that the build does not write, e.g. views/); dropped
-/// without a commit, it is removed and the old directory stays as it was.
-struct Staged {
-    dir: PathBuf,
-    tmp: PathBuf,
-    old: PathBuf,
-    committed: bool,
-}
-
-impl Staged {
-    fn new(dir: &Path) -> Result<Staged> {
-        let parent = dir
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-        let name = dir
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_else(|| "out".into());
-        let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
-        let old = parent.join(format!(".{name}.old-{}", std::process::id()));
-        if tmp.exists() {
-            fs::remove_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
-        }
-        fs::create_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
-        Ok(Staged {
-            dir: dir.to_path_buf(),
-            tmp,
-            old,
-            committed: false,
-        })
-    }
-
-    fn path(&self) -> &Path {
-        &self.tmp
-    }
-
-    fn commit(mut self) -> Result<()> {
-        let (dir, tmp, old) = (&self.dir, &self.tmp, &self.old);
-        if dir.exists() {
-            if let Ok(rd) = fs::read_dir(dir) {
-                for entry in rd.flatten() {
-                    let target = tmp.join(entry.file_name());
-                    if !target.exists() {
-                        copy_recursively(&entry.path(), &target)?;
-                    }
-                }
-            }
-            fs::rename(dir, old).map_err(|e| Error::io(dir, e))?;
-        }
-        if let Err(e) = fs::rename(tmp, dir) {
-            let _ = fs::rename(old, dir);
-            return Err(Error::io(dir, e));
-        }
-        self.committed = true;
-        let _ = fs::remove_dir_all(old);
-        Ok(())
-    }
-}
-
-impl Drop for Staged {
-    fn drop(&mut self) {
-        if !self.committed {
-            let _ = fs::remove_dir_all(&self.tmp);
-        }
-    }
-}
-
-fn copy_recursively(from: &Path, to: &Path) -> Result<()> {
-    if from.is_dir() {
-        fs::create_dir_all(to).map_err(|e| Error::io(to, e))?;
-        for entry in fs::read_dir(from)
-            .map_err(|e| Error::io(from, e))?
-            .flatten()
-        {
-            copy_recursively(&entry.path(), &to.join(entry.file_name()))?;
-        }
-    } else {
-        fs::copy(from, to).map_err(|e| Error::io(from, e))?;
-    }
-    Ok(())
-}
-
 /// Runs a whole build: ontology, corpus, graph, store, exports (on a pool of
 /// [`BuildOptions::threads`] threads when set).
 pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
@@ -487,13 +361,20 @@ fn build_in_pool(opts: &BuildOptions) -> Result<BuildReport> {
             )));
         }
     }
-    let store_parent = opts
-        .store
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    fs::create_dir_all(store_parent).map_err(|e| Error::io(store_parent, e))?;
-    let _lock = Lock::acquire(store_parent.join(".cellkg-build.lock"))?;
+    // The exports may be inside the store (the store swap carries the staged exports over),
+    // not the other way round.
+    let (store, out) = (atomic::resolve(&opts.store)?, atomic::resolve(&opts.out)?);
+    if store.starts_with(&out) {
+        return Err(Error::Other(format!(
+            "{}: the store must be neither the exports directory ({}) nor inside it",
+            opts.store.display(),
+            opts.out.display()
+        )));
+    }
+    // Both directories are locked for the whole build (another build with the same store or
+    // the same exports stops at once); what killed builds left beside them is cleaned up.
+    let lock = BuildLock::acquire(&[&opts.store, &opts.out])?;
+    report.warnings.extend(lock.notes.iter().cloned());
     let ex = Extractor::new(&ontology)?;
     timings.lap("ontology");
 
@@ -530,9 +411,10 @@ fn build_in_pool(opts: &BuildOptions) -> Result<BuildReport> {
     let kg = crate::resolve::resolve(corpus.extractions, &ex, corpus.stats);
     timings.lap("resolve");
     // Both directories are written beside the old ones and swapped in only at the very end,
-    // back to back, so a build killed at any moment leaves the previous graph and exports.
-    // The RDF files are written with the others (in parallel): the build needs no in-memory
-    // store, and the store is `graph.nq` itself, loaded in bulk by the commands that query it.
+    // together (see [`crate::atomic`]), so a build killed at any moment leaves the previous
+    // graph and exports. The RDF files are written with the others (in parallel): the build
+    // needs no in-memory store, and the store is `graph.nq` itself, loaded in bulk by the
+    // commands that query it.
     let staged_out = Staged::new(&opts.out)?;
     let (exported, saved) = rayon::join(
         || crate::export::write_build(&kg, staged_out.path()),
@@ -548,8 +430,8 @@ fn build_in_pool(opts: &BuildOptions) -> Result<BuildReport> {
         fs::copy(&exported_nq, &nq).map_err(|e| Error::io(&exported_nq, e))?;
     }
     new_cache.finish(version, &ontology.fingerprint, corpus.entries)?;
-    staged_store.commit()?;
-    staged_out.commit()?;
+    atomic::commit(vec![staged_store, staged_out])?;
+    drop(lock);
     timings.lap("store");
 
     report.documents = kg.documents.len();
@@ -582,9 +464,9 @@ fn save_graph_json(kg: &KnowledgeGraph, dir: &Path) -> Result<()> {
     w.flush().map_err(|e| Error::io(&path, e))
 }
 
-/// Loads the graph saved by the last build.
+/// Loads the graph saved by the last build (see [`atomic::live_dir`]).
 pub fn load_graph(store_dir: &Path) -> Result<KnowledgeGraph> {
-    let path = store_dir.join("graph.json");
+    let path = atomic::live_dir(store_dir).join("graph.json");
     let bytes = fs::read(&path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
             Error::NotFound(format!(
@@ -603,9 +485,9 @@ pub fn load_graph(store_dir: &Path) -> Result<KnowledgeGraph> {
     })
 }
 
-/// Loads the store saved by the last build.
+/// Loads the store saved by the last build (see [`atomic::live_dir`]).
 pub fn load_store(store_dir: &Path) -> Result<oxigraph::store::Store> {
-    let path = store_dir.join("store.nq");
+    let path = atomic::live_dir(store_dir).join("store.nq");
     if !path.exists() {
         return Err(Error::NotFound(format!(
             "{}: no store yet; run `cellkg build` first",

@@ -770,6 +770,7 @@ fn builds_killed_at_any_moment_leave_the_previous_graph_intact() {
     );
     let full = t.elapsed();
     let want = snapshot(&reference.join("exports"));
+    let want_store = snapshot(&reference.join("store"));
 
     // The previous graph: the seeds.
     assert_ok(
@@ -831,7 +832,14 @@ fn builds_killed_at_any_moment_leave_the_previous_graph_intact() {
         );
         let exports_changed = differences(&exports, &now_exports);
         let store_changed = differences(&store, &now_store);
-        if !exports_changed.is_empty() || !store_changed.is_empty() {
+        // Killed after both directories were swapped in (while deleting the old ones): the
+        // build had committed, the whole new graph is in place.
+        let committed = differences(&want, &now_exports).is_empty()
+            && differences(&want_store, &now_store).is_empty();
+        if committed {
+            eprintln!("round {round}: killed after its commit");
+        }
+        if !committed && (!exports_changed.is_empty() || !store_changed.is_empty()) {
             let whole_new_exports = differences(&want, &now_exports).is_empty();
             problems.push(format!(
                 "round {round}: killed after {at:?}: exports changed: {exports_changed:?}{}; \
@@ -896,7 +904,7 @@ fn builds_killed_at_any_moment_leave_the_previous_graph_intact() {
         "only {killed} of {round} builds were killed midway"
     );
 
-    // A later build is not blocked by the dead builds' lock and does not trust their leftovers.
+    // A later build is not blocked by the dead builds' locks and does not trust their leftovers.
     let out = build(&work, &[&corpus], &onto, &[]);
     assert_ok(&out, "the build after the kills");
     let changed = differences(&want, &snapshot(&work.join("exports")));
@@ -904,10 +912,8 @@ fn builds_killed_at_any_moment_leave_the_previous_graph_intact() {
         changed.is_empty(),
         "exports after the kills differ from a clean build: {changed:?}"
     );
-    let left = leftovers(&work);
-    if !left.is_empty() {
-        eprintln!("note: killed builds left behind (not read by later builds): {left:?}");
-    }
+    // It also removed what they left behind.
+    assert!(leftovers(&work).is_empty(), "{:?}", leftovers(&work));
 }
 
 #[test]
@@ -972,6 +978,259 @@ fn two_builds_at_once_do_not_corrupt_each_other() {
         "exports differ from a clean build: {changed:?}"
     );
     assert!(leftovers(&work).is_empty(), "{:?}", leftovers(&work));
+}
+
+/// Lock files left beside `exports/` and the store.
+fn lock_files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .filter(|n| n.ends_with(".lock"))
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn leftovers_of_killed_builds_are_removed_and_a_half_swapped_directory_is_restored() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let corpus = first_build(d);
+    // A file only the previous exports/ has (a build keeps such files): it shows whether the
+    // next build started from the previous exports/.
+    fs::write(d.join("exports/kept-by-user.txt"), "mine\n").unwrap();
+    let exports = snapshot(&d.join("exports"));
+    let store = snapshot(&d.join("store"));
+    let count = ["query", "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"];
+    let before_query = cellkg(d, &d.join("store"), &count);
+    assert_ok(&before_query, "a query");
+    let before_stats = cellkg(d, &d.join("store"), &["stats"]);
+    assert_ok(&before_stats, "stats");
+
+    // Builds killed between "old moved aside" and "new moved in" (the two-rename method):
+    // exports/ and the store are missing, their previous versions wait in `.NAME.old-PID`,
+    // beside half-written or half-deleted copies of dead builds.
+    fs::rename(d.join("exports"), d.join(".exports.old-999999")).unwrap();
+    fs::rename(d.join("store"), d.join(".store.old-999998")).unwrap();
+    for junk in [
+        ".exports.tmp-999999",
+        ".store.tmp-999998",
+        ".exports.tmp-4000000",
+        ".store.tmp-1",
+    ] {
+        fs::create_dir_all(d.join(junk).join("sub")).unwrap();
+        fs::write(d.join(junk).join("sub/graph.nq"), "half written").unwrap();
+    }
+    // A dead build's lock file.
+    fs::write(d.join(".exports.lock"), "999999\n").unwrap();
+    // Not left by a build: left alone.
+    fs::create_dir_all(d.join(".exports.old-backup")).unwrap();
+
+    // Readers find the previous graph meanwhile.
+    let out = cellkg(d, &d.join("store"), &count);
+    assert_ok(&out, "a query while the store is moved aside");
+    assert_eq!(
+        out.stdout, before_query.stdout,
+        "the query saw another graph"
+    );
+    let out = cellkg(d, &d.join("store"), &["stats"]);
+    assert_ok(&out, "stats while the store is moved aside");
+    assert_eq!(out.stdout, before_stats.stdout, "stats saw another graph");
+
+    // The next build restores both, starts from them (the cache is used, the extra file kept)
+    // and removes the rest.
+    let out = build(d, &[&corpus], &root().join("ontology"), &[]);
+    assert_ok(&out, "the build after the kills");
+    assert!(
+        stderr(&out).contains("(0 extracted, 1 unchanged"),
+        "the build did not start from the previous store: {}",
+        stderr(&out)
+    );
+    let changed = differences(&exports, &snapshot(&d.join("exports")));
+    assert!(changed.is_empty(), "exports/ differs: {changed:?}");
+    let changed = differences(&store, &snapshot(&d.join("store")));
+    assert!(changed.is_empty(), "the store differs: {changed:?}");
+    assert_eq!(leftovers(d), vec![".exports.old-backup".to_string()]);
+    assert!(lock_files(d).is_empty(), "{:?}", lock_files(d));
+}
+
+#[test]
+fn builds_into_the_same_exports_with_other_stores_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let corpus = big_corpus(d, 12);
+    let onto = root().join("ontology");
+    let reference = d.join("reference");
+    fs::create_dir_all(&reference).unwrap();
+    assert_ok(
+        &build(&reference, &[&corpus], &onto, &["--full"]),
+        "the reference build",
+    );
+    let want = snapshot(&reference.join("exports"));
+
+    let exports = d.join("exports");
+    let spawn = |store: &Path| {
+        bin()
+            .current_dir(d)
+            .arg("--store")
+            .arg(store)
+            .args(["build", s(&corpus), "--full", "--out"])
+            .arg(&exports)
+            .arg("--ontology")
+            .arg(&onto)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    fs::create_dir_all(d.join("a")).unwrap();
+    let mut first = spawn(&d.join("a/store"));
+    let pid = first.id();
+    // The first build holds its locks once it stages its store.
+    let t = Instant::now();
+    while leftovers(&d.join("a")).is_empty() && first.try_wait().unwrap().is_none() {
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "the first build never started"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let second = spawn(&d.join("b/store")).wait_with_output().unwrap();
+    let overlapped = first.try_wait().unwrap().is_none();
+    let first = first.wait_with_output().unwrap();
+    assert_ok(&first, "the first build");
+    assert!(
+        !second.status.success(),
+        "a second build into the same exports/ ran while the first one was running"
+    );
+    assert!(
+        overlapped,
+        "the first build ended before the second one started: the corpus is too small here"
+    );
+    let err = assert_fails_cleanly(&second, "a second build into the same exports/");
+    assert!(err.contains("another build is running"), "{err}");
+    assert!(
+        err.contains(&format!("process {pid}")),
+        "no holder pid: {err}"
+    );
+    assert!(err.contains("exports"), "{err}");
+    assert!(
+        !d.join("b/store").exists(),
+        "the refused build wrote a store"
+    );
+    let changed = differences(&want, &snapshot(&exports));
+    assert!(
+        changed.is_empty(),
+        "exports/ differ from a clean build: {changed:?}"
+    );
+    for p in [d.to_path_buf(), d.join("a"), d.join("b")] {
+        if p.exists() {
+            assert!(leftovers(&p).is_empty(), "{:?}", leftovers(&p));
+            assert!(lock_files(&p).is_empty(), "{:?}", lock_files(&p));
+        }
+    }
+}
+
+/// exports/ and the store are swapped with the new ones in one step: a reader never finds them
+/// missing, not even for an instant.
+#[test]
+fn exports_and_store_never_go_missing_during_a_build() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_path_buf();
+    let corpus = first_build(&d);
+    let stop = Arc::new(AtomicBool::new(false));
+    let poller = {
+        let (stop, d) = (stop.clone(), d.clone());
+        std::thread::spawn(move || {
+            let (mut polls, mut missing) = (0u64, Vec::new());
+            while !stop.load(Ordering::Relaxed) {
+                for p in ["exports", "store"] {
+                    polls += 1;
+                    if fs::symlink_metadata(d.join(p)).is_err() {
+                        missing.push(p);
+                    }
+                }
+            }
+            (polls, missing)
+        })
+    };
+    let builds = 12;
+    for _ in 0..builds {
+        assert_ok(
+            &build(&d, &[&corpus], &root().join("ontology"), &[]),
+            "a build",
+        );
+    }
+    stop.store(true, Ordering::Relaxed);
+    let (polls, missing) = poller.join().unwrap();
+    eprintln!("{polls} polls over {builds} builds");
+    assert!(
+        missing.is_empty(),
+        "a directory was missing {} times: {missing:?}",
+        missing.len()
+    );
+}
+
+/// An --out that cannot be written (a file, under a file, in /proc, the current directory, the
+/// store or around it): a one-line error naming it, a non-zero exit, the previous store and exports byte-identical, nothing left behind.
+#[test]
+fn a_build_into_an_unwritable_out_keeps_the_previous_graph() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let corpus = first_build(d);
+    let exports = snapshot(&d.join("exports"));
+    let store = snapshot(&d.join("store"));
+    let file = d.join("not-a-dir.txt");
+    fs::write(&file, "a file\n").unwrap();
+    for (out, named) in [
+        (file.clone(), s(&file).to_string()),
+        (file.join("exports"), s(&file).to_string()),
+        (
+            PathBuf::from("/proc/cellkg-x/exports"),
+            "/proc/cellkg-x".into(),
+        ),
+        // Not one to replace: the current directory, the store or a directory holding it.
+        (PathBuf::from("."), "not `.`".into()),
+        (d.join("store"), "nor inside it".into()),
+        (d.to_path_buf(), "nor inside it".into()),
+    ] {
+        let o = cellkg(
+            d,
+            &d.join("store"),
+            &[
+                "build",
+                s(&corpus),
+                "--out",
+                s(&out),
+                "--ontology",
+                s(&root().join("ontology")),
+            ],
+        );
+        let err = assert_fails_cleanly(&o, &format!("a build into {}", out.display()));
+        assert!(err.contains(&named), "{err}");
+        assert_eq!(
+            fs::read(&file).unwrap(),
+            b"a file\n",
+            "--out {}",
+            out.display()
+        );
+        let changed = differences(&exports, &snapshot(&d.join("exports")));
+        assert!(
+            changed.is_empty(),
+            "--out {}: exports/: {changed:?}",
+            out.display()
+        );
+        let changed = differences(&store, &snapshot(&d.join("store")));
+        assert!(
+            changed.is_empty(),
+            "--out {}: store: {changed:?}",
+            out.display()
+        );
+        assert!(leftovers(d).is_empty(), "{:?}", leftovers(d));
+        assert!(lock_files(d).is_empty(), "{:?}", lock_files(d));
+    }
 }
 
 // ------------------------------------------------------------------------------ CLI input
