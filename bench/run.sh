@@ -9,7 +9,8 @@
 #   - cellkg build (fresh store, --full): per-stage seconds and MB/s (CELLKG_TIMINGS=1),
 #     wall time and peak RSS (/usr/bin/time -v);
 #   - raw scan: ripgrep fixed-string count of the lexicon labels (rg -F -c -f labels.txt);
-#   - oxigraph's own bulk load of the store's N-Quads (examples/bulk_load.rs);
+#   - oxigraph's own bulk load of the store's N-Quads (examples/bulk_load.rs), beside cellkg's load
+#     of the same store (`cellkg query`, which loads it on start);
 #   - the Python peer (../shared/peers/pypeer.py, given exports/nodes.csv as its lexicon);
 #   - an incremental rebuild after adding one article;
 # and, on the smallest size, that --threads 1 and --threads 2 write identical exports.
@@ -120,6 +121,8 @@ for size in "${SIZES[@]}"; do
     measure "$size" bulk_load "$BULK" "$work/store/store.nq"
     sed -n 's/.*quads=\([0-9]*\) seconds=\([0-9.]*\).*/\1 \2/p' "$BENCH_DIR/bulk_load-$size.out" |
       while read -r quads secs; do record "$size" quads "$quads"; record "$size" bulk_load.load "$secs"; done
+    # cellkg's own load of the store it built (what `query`, `serve` and `export` do on start).
+    measure "$size" storeload "$CELLKG" --store "$work/store" query 'ASK { ?s ?p ?o }'
   fi
 
   # The Python peer.
