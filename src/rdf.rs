@@ -574,12 +574,21 @@ fn write_turtle_with(
     triples: impl Iterator<Item = io::Result<Triple>>,
     mut w: impl Write,
 ) -> io::Result<()> {
-    // oxttl writes the prefixes in an order that is not fixed when two IRIs have the same
-    // length (ckg and xsd do): write the prelude ourselves, then the serializer's body without
-    // its own prelude.
     for (name, iri) in prefixes {
         writeln!(w, "@prefix {name}: <{iri}> .")?;
     }
+    write_turtle_body(prefixes, triples, &mut w)?;
+    w.flush()
+}
+
+/// Writes triples as Turtle using `prefixes`, without the `@prefix` lines: oxttl writes its
+/// prelude in an order that is not fixed when two IRIs have the same length (ckg and xsd do),
+/// so callers write their own and the serializer's is dropped.
+fn write_turtle_body(
+    prefixes: &[(String, String)],
+    triples: impl Iterator<Item = io::Result<Triple>>,
+    w: impl Write,
+) -> io::Result<()> {
     let mut ser = RdfSerializer::from_format(RdfFormat::Turtle);
     for (name, iri) in prefixes {
         ser = ser
@@ -590,7 +599,8 @@ fn write_turtle_with(
     for t in triples {
         ser.serialize_triple(&t?)?;
     }
-    ser.finish()?.finish()?.flush()
+    ser.finish()?.finish()?;
+    Ok(())
 }
 
 /// A writer that drops the `@prefix` lines at the head of what is written through it,
@@ -738,18 +748,69 @@ impl SortedLines {
 
     /// Writes the triples as Turtle, in the lines' order, with the prefixes of [`write_turtle`].
     pub fn write_turtle(&self, w: impl Write) -> io::Result<()> {
+        self.write_turtle_in_runs(w, TURTLE_RUN)
+    }
+
+    fn write_turtle_in_runs(&self, mut w: impl Write, run: usize) -> io::Result<()> {
         let prefixes = turtle_prefixes(self.lines().flat_map(line_iris));
-        // The lines were written from checked terms: read them back without checking again.
-        let triples = RdfParser::from_format(RdfFormat::NTriples)
-            .lenient()
-            .for_reader(LinesReader {
-                lines: self.lines(),
-                current: &[],
-            })
-            .map(|q| q.map(Triple::from).map_err(io::Error::other));
-        write_turtle_with(&prefixes, triples, w)
+        for (name, iri) in &prefixes {
+            writeln!(w, "@prefix {name}: <{iri}> .")?;
+        }
+        // Runs of whole subjects are serialized apart, in parallel, and written in order: the
+        // serializer keeps no state across subjects, so the bytes are those of one pass.
+        let bounds = self.subject_runs(run.max(1));
+        let window = 2 * rayon::current_num_threads().max(1);
+        for group in bounds.windows(2).collect::<Vec<_>>().chunks(window) {
+            let parts: Vec<io::Result<Vec<u8>>> = group
+                .par_iter()
+                .map(|b| {
+                    let mut out = Vec::new();
+                    // The lines were written from checked terms: read them back unchecked.
+                    let triples = RdfParser::from_format(RdfFormat::NTriples)
+                        .lenient()
+                        .for_reader(LinesReader {
+                            lines: self.spans[b[0]..b[1]].iter().map(|&(x, y)| &self.buf[x..y]),
+                            current: &[],
+                        })
+                        .map(|q| q.map(Triple::from).map_err(io::Error::other));
+                    write_turtle_body(&prefixes, triples, &mut out)?;
+                    Ok(out)
+                })
+                .collect();
+            for part in parts {
+                w.write_all(&part?)?;
+            }
+        }
+        w.flush()
+    }
+
+    /// Line indexes cutting the lines into runs of about `size` lines, each cut falling where
+    /// the subject changes (first 0, last the number of lines).
+    fn subject_runs(&self, size: usize) -> Vec<usize> {
+        let subject = |i: usize| {
+            let (a, b) = self.spans[i];
+            let line = &self.buf[a..b];
+            &line[..line.iter().position(|&c| c == b' ').unwrap_or(line.len())]
+        };
+        let n = self.spans.len();
+        let mut bounds = vec![0];
+        let mut i = size;
+        while i < n {
+            while i < n && subject(i) == subject(i - 1) {
+                i += 1;
+            }
+            if i < n {
+                bounds.push(i);
+            }
+            i += size;
+        }
+        bounds.push(n);
+        bounds
     }
 }
+
+/// Lines per run of [`SortedLines::write_turtle`].
+const TURTLE_RUN: usize = 20_000;
 
 /// The subject IRI and the object IRI of an N-Triples line (as [`LineBuffer`] writes them).
 fn line_iris(line: &[u8]) -> impl Iterator<Item = &str> {
@@ -893,6 +954,42 @@ fn strip_position(msg: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn turtle_written_in_runs_is_turtle_written_at_once() {
+        let mut lines = LineBuffer::default();
+        let p = NamedNode::new_unchecked(format!("{ONTOLOGY_NS}p"));
+        for i in 0..7 {
+            let s = NamedNode::new_unchecked(format!("{ID_NS}product/p{i}"));
+            for j in 0..=i % 3 {
+                lines.push(&Triple::new(
+                    s.clone(),
+                    p.clone(),
+                    Literal::new_simple_literal(format!("v{j}")),
+                ));
+                lines.push(&Triple::new(
+                    s.clone(),
+                    rdf::TYPE.into_owned(),
+                    NamedNode::new_unchecked(format!("{ONTOLOGY_NS}Product")),
+                ));
+            }
+        }
+        let sorted = lines.sorted();
+        let mut whole = Vec::new();
+        sorted.write_turtle_in_runs(&mut whole, 1_000).unwrap();
+        for run in [1, 2, 3, 5] {
+            let mut parts = Vec::new();
+            sorted.write_turtle_in_runs(&mut parts, run).unwrap();
+            assert_eq!(
+                String::from_utf8_lossy(&parts),
+                String::from_utf8_lossy(&whole),
+                "runs of {run}"
+            );
+        }
+        let text = String::from_utf8(whole).unwrap();
+        assert!(text.starts_with("@prefix ckg: "), "{text}");
+        assert!(text.contains("product:p6 "), "{text}");
+    }
 
     #[test]
     fn iri_paths_are_encoded() {

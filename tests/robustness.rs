@@ -1687,7 +1687,9 @@ fn fuzz_huge_inputs() {
             .unwrap_or_else(|e| panic!("{}…: {e}", text.chars().take(20).collect::<String>()));
         check_bytes(&utf16(text, false, false)).unwrap();
         assert!(
-            t.elapsed() < Duration::from_secs(if cfg!(debug_assertions) { 600 } else { 30 }),
+            // A guard against quadratic blow-ups (minutes to hours on these inputs), not a speed
+            // test: generous enough for a loaded 2-core machine.
+            t.elapsed() < Duration::from_secs(if cfg!(debug_assertions) { 600 } else { 120 }),
             "{}…: {:?}",
             text.chars().take(20).collect::<String>(),
             t.elapsed()
