@@ -35,8 +35,10 @@ for line in open(sys.argv[2], encoding="utf-8"):
 print()
 
 # "exports" includes the RDF mapping and serialization (N-Quads, Turtle), written beside the
-# other files on a second worker; older builds printed a separate "rdf" stage (a store load).
+# other files on a second worker; older builds printed a separate "rdf" stage (a store load),
+# shown when present.
 STAGES = ["ontology", "read", "extract", "cache", "resolve", "rdf", "exports", "store", "total"]
+STAGES = [st for st in STAGES if st != "rdf" or any("stage.rdf" in rows[s] for s in sizes)]
 print("## cellkg build, per stage (seconds, MB/s of documents)\n")
 print("| corpus | files | quads | " + " | ".join(STAGES) + " | wall | peak RSS |")
 print("|---" * (len(STAGES) + 5) + "|")
