@@ -699,19 +699,18 @@ fn sorted_lines_match_the_store_serialization() {
     let store = rdf::to_store(&kg).unwrap();
     let lines = rdf::sorted_ntriples(&kg).unwrap();
     assert_eq!(lines.len(), store.len().unwrap());
-    let (mut from_lines, mut from_store) = (Vec::new(), Vec::new());
-    lines.write_ntriples(&mut from_lines).unwrap();
-    rdf::write_nquads(&store, &mut from_store).unwrap();
+    let text = |write: &dyn Fn(&mut Vec<u8>)| {
+        let mut out = Vec::new();
+        write(&mut out);
+        String::from_utf8(out).unwrap()
+    };
     assert_eq!(
-        String::from_utf8(from_lines).unwrap(),
-        String::from_utf8(from_store).unwrap()
+        text(&|w| lines.write_ntriples(w).unwrap()),
+        text(&|w| rdf::write_nquads(&store, w).unwrap())
     );
-    let (mut ttl_lines, mut ttl_store) = (Vec::new(), Vec::new());
-    lines.write_turtle(&mut ttl_lines).unwrap();
-    rdf::write_turtle(&store, &mut ttl_store).unwrap();
     assert_eq!(
-        String::from_utf8(ttl_lines).unwrap(),
-        String::from_utf8(ttl_store).unwrap()
+        text(&|w| lines.write_turtle(w).unwrap()),
+        text(&|w| rdf::write_turtle(&store, w).unwrap())
     );
 }
 

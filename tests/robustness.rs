@@ -135,10 +135,15 @@ fn read_csv(path: &Path) -> Vec<BTreeMap<String, String>> {
 }
 
 fn seed_names() -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(root().join("seeds"))
+    names_ending(&root().join("seeds"), ".txt")
+}
+
+/// The names in `dir` ending with `suffix`, sorted.
+fn names_ending(dir: &Path, suffix: &str) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
-        .filter(|n| n.ends_with(".txt"))
+        .filter(|n| n.ends_with(suffix))
         .collect();
     names.sort();
     names
@@ -982,13 +987,7 @@ fn two_builds_at_once_do_not_corrupt_each_other() {
 
 /// Lock files left beside `exports/` and the store.
 fn lock_files(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
-        .filter(|n| n.ends_with(".lock"))
-        .collect();
-    names.sort();
-    names
+    names_ending(dir, ".lock")
 }
 
 #[test]
