@@ -298,11 +298,7 @@ pub fn stats_text(s: &Stats, top: usize) -> String {
         "components: {} ({} with relations, sizes {}); isolated entities: {}",
         s.components,
         s.component_sizes.len(),
-        s.component_sizes
-            .iter()
-            .map(usize::to_string)
-            .collect::<Vec<_>>()
-            .join(", "),
+        joined_sizes(&s.component_sizes),
         s.isolated.len()
     );
     let _ = writeln!(t, "most connected (degree = in + out):");
@@ -429,11 +425,7 @@ pub fn report(kg: &KnowledgeGraph) -> String {
          relation.\n",
         s.components,
         s.component_sizes.len(),
-        s.component_sizes
-            .iter()
-            .map(usize::to_string)
-            .collect::<Vec<_>>()
-            .join(", "),
+        joined_sizes(&s.component_sizes),
         s.isolated.len()
     );
     let _ = writeln!(t, "Most connected:\n");
@@ -533,4 +525,13 @@ pub fn report(kg: &KnowledgeGraph) -> String {
         let _ = writeln!(t, "- `{}`: {}", file, one_line(why));
     }
     t
+}
+
+/// Component sizes as "5, 3, 2".
+fn joined_sizes(sizes: &[usize]) -> String {
+    sizes
+        .iter()
+        .map(usize::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -15,7 +15,7 @@ use std::path::Path;
 use rust_decimal::Decimal;
 
 use crate::error::{Error, Result};
-use crate::model::{fmt_decimal, KnowledgeGraph};
+use crate::model::{fmt_decimal, Evidence, KnowledgeGraph};
 
 /// The header of each CSV file of the contract, by file name.
 pub const CSV_HEADERS: &[(&str, &[&str])] = &[
@@ -123,6 +123,16 @@ fn join<'a>(items: impl IntoIterator<Item = &'a String>) -> String {
         .join("|")
 }
 
+/// The cells of where a fact was read: document, start, end, quote.
+pub(crate) fn evidence_cells(ev: &Evidence) -> [String; 4] {
+    [
+        ev.document.clone(),
+        ev.start.to_string(),
+        ev.end.to_string(),
+        ev.quote.clone(),
+    ]
+}
+
 /// An optional decimal as a cell (empty when absent).
 pub(crate) fn opt_decimal(d: &Option<Decimal>) -> String {
     d.as_ref().map(fmt_decimal).unwrap_or_default()
@@ -163,17 +173,13 @@ pub fn rows(kg: &KnowledgeGraph, file: &str) -> Vec<Vec<String>> {
             ]
         })),
         "evidence.csv" => out.extend(kg.assertions.iter().map(|a| {
-            vec![
-                a.subject.clone(),
-                a.object.clone(),
-                a.relation.clone(),
-                a.evidence.document.clone(),
-                a.evidence.start.to_string(),
-                a.evidence.end.to_string(),
-                a.evidence.quote.clone(),
+            let mut row = vec![a.subject.clone(), a.object.clone(), a.relation.clone()];
+            row.extend(evidence_cells(&a.evidence));
+            row.extend([
                 a.evidence.rule.clone(),
                 fmt_confidence(a.evidence.confidence),
-            ]
+            ]);
+            row
         })),
         "mentions.csv" => out.extend(kg.mentions.iter().map(|m| {
             vec![
@@ -185,7 +191,7 @@ pub fn rows(kg: &KnowledgeGraph, file: &str) -> Vec<Vec<String>> {
             ]
         })),
         "prices.csv" => out.extend(kg.prices.iter().map(|p| {
-            vec![
+            let mut row = vec![
                 p.subject.clone(),
                 opt_decimal(&p.amount),
                 opt_decimal(&p.amount_min),
@@ -193,25 +199,21 @@ pub fn rows(kg: &KnowledgeGraph, file: &str) -> Vec<Vec<String>> {
                 p.currency.clone(),
                 p.unit.clone(),
                 p.qualifier.clone(),
-                p.evidence.document.clone(),
-                p.evidence.start.to_string(),
-                p.evidence.end.to_string(),
-                p.evidence.quote.clone(),
-            ]
+            ];
+            row.extend(evidence_cells(&p.evidence));
+            row
         })),
         "clinical.csv" => out.extend(kg.clinical.iter().map(|c| {
-            vec![
+            let mut row = vec![
                 c.product.clone(),
                 c.indication.clone().unwrap_or_default(),
                 c.metric.clone(),
                 opt_decimal(&c.value),
                 opt_decimal(&c.value_min),
                 opt_decimal(&c.value_max),
-                c.evidence.document.clone(),
-                c.evidence.start.to_string(),
-                c.evidence.end.to_string(),
-                c.evidence.quote.clone(),
-            ]
+            ];
+            row.extend(evidence_cells(&c.evidence));
+            row
         })),
         "conflicts.csv" => out.extend(kg.conflicts.iter().map(|c| {
             let docs: std::collections::BTreeSet<&String> =

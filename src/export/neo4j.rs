@@ -17,7 +17,9 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::export::csv::{fmt_confidence, opt_decimal as opt, write_rows, CsvFlavour};
+use crate::export::csv::{
+    evidence_cells, fmt_confidence, opt_decimal as opt, write_rows, CsvFlavour,
+};
 use crate::model::KnowledgeGraph;
 
 /// The files of the folder and their headers: node files first, then relationship files.
@@ -176,7 +178,7 @@ pub fn rows(kg: &KnowledgeGraph, file: &str) -> Vec<Vec<String>> {
             ]
         })),
         "prices.csv" => out.extend(kg.prices.iter().enumerate().map(|(i, p)| {
-            vec![
+            let mut row = vec![
                 format!("price/{}", i + 1),
                 "Price".into(),
                 opt(&p.amount),
@@ -185,25 +187,21 @@ pub fn rows(kg: &KnowledgeGraph, file: &str) -> Vec<Vec<String>> {
                 p.currency.clone(),
                 p.unit.clone(),
                 p.qualifier.clone(),
-                p.evidence.document.clone(),
-                p.evidence.start.to_string(),
-                p.evidence.end.to_string(),
-                p.evidence.quote.clone(),
-            ]
+            ];
+            row.extend(evidence_cells(&p.evidence));
+            row
         })),
         "clinical.csv" => out.extend(kg.clinical.iter().enumerate().map(|(i, c)| {
-            vec![
+            let mut row = vec![
                 format!("clinical/{}", i + 1),
                 "ClinicalResult".into(),
                 c.metric.clone(),
                 opt(&c.value),
                 opt(&c.value_min),
                 opt(&c.value_max),
-                c.evidence.document.clone(),
-                c.evidence.start.to_string(),
-                c.evidence.end.to_string(),
-                c.evidence.quote.clone(),
-            ]
+            ];
+            row.extend(evidence_cells(&c.evidence));
+            row
         })),
         "relations.csv" => {
             // The quote of each edge: its most confident assertion (the first one on ties).
