@@ -5,38 +5,17 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::OnceLock;
+
+mod common;
+use common::{assert_ok, cellkg, copy_dir, path_str, read_csv, root, snapshot, stderr};
 
 const ID_NS: &str = "https://w3id.org/cellkg/id/";
 const SEED: &str = "002_8a6ad540edda0fe5";
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Runs `cellkg --store STORE ARGS…` from `cwd` (never the crate root, so that no default path
-/// such as `.cellkg` or `exports/` of the working tree can be touched).
-fn cellkg(cwd: &Path, store: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cellkg"))
-        .current_dir(cwd)
-        .arg("--store")
-        .arg(store)
-        .args(args)
-        .output()
-        .expect("running cellkg")
-}
-
 fn stdout(o: &Output) -> String {
     String::from_utf8(o.stdout.clone()).expect("utf-8 stdout")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).to_string()
-}
-
-fn path_str(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
 }
 
 /// `cellkg build INPUTS --out DIR/exports --ontology ONTOLOGY` with the store in `DIR/store`.
@@ -50,10 +29,6 @@ fn build(dir: &Path, inputs: &[&Path], ontology: &Path) -> Output {
 
 fn build_seeds(dir: &Path) -> Output {
     build(dir, &[&root().join("seeds")], &root().join("ontology"))
-}
-
-fn assert_ok(o: &Output, what: &str) {
-    assert!(o.status.success(), "{what} failed: {}", stderr(o));
 }
 
 /// A graph of the seeds shared by the tests that only read it, built once per test process in
@@ -74,54 +49,6 @@ fn seeds() -> &'static Path {
 /// Runs a command on the shared seeds graph.
 fn on_seeds(args: &[&str]) -> Output {
     cellkg(seeds(), &seeds().join("store"), args)
-}
-
-/// Every file under `dir`, by path relative to it, with its bytes.
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
-        for entry in fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                walk(base, &path, out);
-            } else {
-                let bytes = fs::read(&path).unwrap();
-                out.insert(path.strip_prefix(base).unwrap().to_path_buf(), bytes);
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(dir, dir, &mut out);
-    out
-}
-
-/// Copies a directory tree.
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let path = entry.unwrap().path();
-        let target = to.join(path.file_name().unwrap());
-        if path.is_dir() {
-            copy_dir(&path, &target);
-        } else {
-            fs::copy(&path, &target).unwrap();
-        }
-    }
-}
-
-fn read_csv(path: &Path) -> Vec<BTreeMap<String, String>> {
-    let mut reader =
-        csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let header = reader.headers().unwrap().clone();
-    reader
-        .records()
-        .map(|r| {
-            header
-                .iter()
-                .map(str::to_string)
-                .zip(r.unwrap().iter().map(str::to_string))
-                .collect()
-        })
-        .collect()
 }
 
 #[test]

@@ -18,37 +18,8 @@ use cellkg::model::DocumentInfo;
 use cellkg::ontology::Ontology;
 use proptest::prelude::*;
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_cellkg"))
-}
-
-/// Runs `cellkg --store STORE ARGS…` from `cwd` (a temporary directory, never the crate root).
-fn cellkg(cwd: &Path, store: &Path, args: &[&str]) -> Output {
-    bin()
-        .current_dir(cwd)
-        .arg("--store")
-        .arg(store)
-        .args(args)
-        .output()
-        .expect("running cellkg")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).to_string()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
-}
-
-fn assert_ok(o: &Output, what: &str) {
-    assert!(o.status.success(), "{what} failed: {}", stderr(o));
-    assert!(!stderr(o).contains("panicked"), "{what}: {}", stderr(o));
-}
+mod common;
+use common::{assert_ok, bin, cellkg, copy_dir, path_str as s, read_csv, root, snapshot, stderr};
 
 /// A failure: non-zero exit, no panic, one line on stderr.
 fn assert_fails_cleanly(o: &Output, what: &str) -> String {
@@ -74,26 +45,6 @@ fn build(dir: &Path, inputs: &[&Path], ontology: &Path, extra: &[&str]) -> Outpu
     cellkg(dir, &dir.join("store"), &args)
 }
 
-/// Every file under `dir`, by relative path, with its bytes.
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
-        for entry in fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                walk(base, &path, out);
-            } else {
-                let bytes = fs::read(&path).unwrap();
-                out.insert(path.strip_prefix(base).unwrap().to_path_buf(), bytes);
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    if dir.exists() {
-        walk(dir, dir, &mut out);
-    }
-    out
-}
-
 /// Names of the files that differ between two snapshots.
 fn differences(a: &BTreeMap<PathBuf, Vec<u8>>, b: &BTreeMap<PathBuf, Vec<u8>>) -> Vec<String> {
     let names: BTreeSet<&PathBuf> = a.keys().chain(b.keys()).collect();
@@ -101,36 +52,6 @@ fn differences(a: &BTreeMap<PathBuf, Vec<u8>>, b: &BTreeMap<PathBuf, Vec<u8>>) -
         .into_iter()
         .filter(|n| a.get(*n) != b.get(*n))
         .map(|n| n.display().to_string())
-        .collect()
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let path = entry.unwrap().path();
-        let target = to.join(path.file_name().unwrap());
-        if path.is_dir() {
-            copy_dir(&path, &target);
-        } else {
-            fs::copy(&path, &target).unwrap();
-        }
-    }
-}
-
-fn read_csv(path: &Path) -> Vec<BTreeMap<String, String>> {
-    let mut reader =
-        csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let header = reader.headers().unwrap().clone();
-    reader
-        .records()
-        .map(|r| {
-            let r = r.unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            header
-                .iter()
-                .map(str::to_string)
-                .zip(r.iter().map(str::to_string))
-                .collect()
-        })
         .collect()
 }
 
@@ -735,6 +656,30 @@ fn big_corpus(dir: &Path, copies: usize) -> PathBuf {
     corpus
 }
 
+/// Starts `cellkg build CORPUS --full` in `cwd` with its store, `--out` and ontology; stdout
+/// is dropped, stderr goes where `stderr` says.
+fn spawn_full_build(
+    cwd: &Path,
+    store: &Path,
+    corpus: &Path,
+    out: &Path,
+    ontology: &Path,
+    stderr: Stdio,
+) -> std::process::Child {
+    bin()
+        .current_dir(cwd)
+        .arg("--store")
+        .arg(store)
+        .args(["build", s(corpus), "--full", "--out"])
+        .arg(out)
+        .arg("--ontology")
+        .arg(ontology)
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .unwrap()
+}
+
 /// Dot-directories left beside `exports/` and the store.
 fn leftovers(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = fs::read_dir(dir)
@@ -799,18 +744,14 @@ fn builds_killed_at_any_moment_leave_the_previous_graph_intact() {
         round += 1;
         // Spread the kills over the whole build: start, extraction, exports, store.
         let at = Duration::from_millis(span * (killed % 8) / 8 + rng.next(span / 8 + 1));
-        let mut child = bin()
-            .current_dir(&work)
-            .arg("--store")
-            .arg(work.join("store"))
-            .args(["build", s(&corpus), "--full", "--out"])
-            .arg(work.join("exports"))
-            .arg("--ontology")
-            .arg(&onto)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = spawn_full_build(
+            &work,
+            &work.join("store"),
+            &corpus,
+            &work.join("exports"),
+            &onto,
+            Stdio::null(),
+        );
         std::thread::sleep(at);
         let finished = child.try_wait().unwrap();
         if finished.is_none() {
@@ -867,18 +808,14 @@ fn builds_killed_at_any_moment_leave_the_previous_graph_intact() {
             .ok()
     };
     let before = ino(&work.join("exports"));
-    let mut child = bin()
-        .current_dir(&work)
-        .arg("--store")
-        .arg(work.join("store"))
-        .args(["build", s(&corpus), "--full", "--out"])
-        .arg(work.join("exports"))
-        .arg("--ontology")
-        .arg(&onto)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_full_build(
+        &work,
+        &work.join("store"),
+        &corpus,
+        &work.join("exports"),
+        &onto,
+        Stdio::null(),
+    );
     while child.try_wait().unwrap().is_none() && ino(&work.join("exports")) == before {
         std::thread::sleep(Duration::from_millis(1));
     }
@@ -937,18 +874,14 @@ fn two_builds_at_once_do_not_corrupt_each_other() {
     let want = snapshot(&reference.join("exports"));
 
     let spawn = || {
-        bin()
-            .current_dir(&work)
-            .arg("--store")
-            .arg(work.join("store"))
-            .args(["build", s(&corpus), "--full", "--out"])
-            .arg(work.join("exports"))
-            .arg("--ontology")
-            .arg(&onto)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
+        spawn_full_build(
+            &work,
+            &work.join("store"),
+            &corpus,
+            &work.join("exports"),
+            &onto,
+            Stdio::piped(),
+        )
     };
     let first = spawn();
     std::thread::sleep(Duration::from_millis(300));
@@ -1068,20 +1001,7 @@ fn builds_into_the_same_exports_with_other_stores_are_refused() {
     let want = snapshot(&reference.join("exports"));
 
     let exports = d.join("exports");
-    let spawn = |store: &Path| {
-        bin()
-            .current_dir(d)
-            .arg("--store")
-            .arg(store)
-            .args(["build", s(&corpus), "--full", "--out"])
-            .arg(&exports)
-            .arg("--ontology")
-            .arg(&onto)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
-    };
+    let spawn = |store: &Path| spawn_full_build(d, store, &corpus, &exports, &onto, Stdio::piped());
     fs::create_dir_all(d.join("a")).unwrap();
     let mut first = spawn(&d.join("a/store"));
     let pid = first.id();
