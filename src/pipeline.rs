@@ -446,14 +446,6 @@ fn build_in_pool(opts: &BuildOptions) -> Result<BuildReport> {
     Ok(report)
 }
 
-/// Saves the graph (JSON) and the store (N-Quads) into a store directory.
-pub fn save_graph(kg: &KnowledgeGraph, store: &oxigraph::store::Store, dir: &Path) -> Result<()> {
-    save_graph_json(kg, dir)?;
-    let nq = dir.join("store.nq");
-    let f = fs::File::create(&nq).map_err(|e| Error::io(&nq, e))?;
-    crate::rdf::write_nquads(store, std::io::BufWriter::new(f))
-}
-
 /// Saves the graph (JSON) into a store directory.
 fn save_graph_json(kg: &KnowledgeGraph, dir: &Path) -> Result<()> {
     let path = dir.join("graph.json");
