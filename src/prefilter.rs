@@ -78,6 +78,11 @@ impl LiteralGate {
         })
     }
 
+    /// Whether pattern `i` has required literals (else it always runs).
+    pub fn is_gated(&self, i: usize) -> bool {
+        self.patterns.get(i).is_some_and(|g| !g.is_empty())
+    }
+
     /// `out[i]` is set to whether pattern `i` may match somewhere in `text`.
     pub fn candidates(&self, text: &str, out: &mut Vec<bool>) {
         out.clear();
