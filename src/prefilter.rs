@@ -83,21 +83,47 @@ impl LiteralGate {
         self.patterns.get(i).is_some_and(|g| !g.is_empty())
     }
 
-    /// `out[i]` is set to whether pattern `i` may match somewhere in `text`.
+    /// `out[i]` is set to whether pattern `i` may match somewhere in `text`: its groups'
+    /// literals occur in the text one after the other, in the order of the pattern.
     pub fn candidates(&self, text: &str, out: &mut Vec<bool>) {
         out.clear();
-        let mut present = vec![false; self.n_literals];
+        // (literal, start, end) of every occurrence, by start.
+        let mut hits: Vec<(u32, usize, usize)> = Vec::new();
         if let Some(ac) = &self.ac {
             for m in ac.find_overlapping_iter(text) {
-                present[m.pattern().as_usize()] = true;
+                hits.push((m.pattern().as_u32(), m.start(), m.end()));
             }
+        }
+        hits.sort_unstable_by_key(|&(_, s, e)| (s, e));
+        let mut present = vec![false; self.n_literals];
+        for &(id, _, _) in &hits {
+            present[id as usize] = true;
         }
         out.extend(self.patterns.iter().map(|groups| {
             groups
                 .iter()
                 .all(|g| g.iter().any(|&id| present[id as usize]))
+                && in_order(groups, &hits)
         }));
     }
+}
+
+/// Whether each group has an occurrence that starts at or after the end of the previous
+/// group's (the earliest one that does: that leaves the most room for the next).
+fn in_order(groups: &[Vec<u32>], hits: &[(u32, usize, usize)]) -> bool {
+    let mut from = 0;
+    for group in groups {
+        let next = hits
+            .iter()
+            .filter(|&&(id, start, _)| start >= from && group.binary_search(&id).is_ok())
+            .map(|&(_, _, end)| end)
+            .min();
+        match next {
+            Some(end) => from = end,
+            None => return false,
+        }
+    }
+    true
 }
 
 /// The required-literal groups of a syntax tree: every match contains, for each group, one of
@@ -289,5 +315,70 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn literals_must_come_in_the_order_of_the_pattern() {
+        let patterns = [r"⟨Product/[A-Za-z]+:\d+⟩.{0,10}?(?:靶向|针对)⟨Target/[A-Za-z]+:\d+⟩"];
+        assert_eq!(
+            gate(&patterns, "⟨Product/CarT:1⟩ 靶向⟨Target/Antigen:2⟩"),
+            [true]
+        );
+        // Every literal is there, but not in order.
+        assert_eq!(
+            gate(&patterns, "⟨Target/Antigen:2⟩ 靶向 ⟨Product/CarT:1⟩"),
+            [false]
+        );
+        assert_eq!(
+            gate(&patterns, "靶向⟨Target/Antigen:2⟩ ⟨Product/CarT:1⟩"),
+            [false]
+        );
+        // Occurrences that are out of order do not hide ones that are in order.
+        assert_eq!(
+            gate(&patterns, "靶向 ⟨Product/CarT:1⟩ 针对⟨Target/Antigen:2⟩"),
+            [true]
+        );
+    }
+
+    #[test]
+    fn the_ordered_gate_never_drops_a_match_of_generated_texts() {
+        let patterns = [
+            r"ab.{0,3}?cd(?:ef|gh)",
+            r"(?:ab|cd)+x.*?ab",
+            r"a(?:b|c)d?ab",
+            r"(?i)AB.*cd",
+            r"(?:abc|bcd)(?:cd|da)",
+        ];
+        let regexes: Vec<regex::Regex> = patterns
+            .iter()
+            .map(|p| regex::Regex::new(p).unwrap())
+            .collect();
+        let pieces = [
+            "a", "b", "c", "d", "ab", "cd", "x", "ef", "gh", "AB", "bcd", "da",
+        ];
+        // Every text of up to five pieces (12^5 texts would be too many: a fixed stride).
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut matched = [0usize; 5];
+        for _ in 0..20_000 {
+            let mut text = String::new();
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let mut r = state;
+            for _ in 0..(r % 6) {
+                r /= 6;
+                text.push_str(pieces[(r % pieces.len() as u64) as usize]);
+                r /= pieces.len() as u64;
+            }
+            let gated = gate(&patterns, &text);
+            for (i, re) in regexes.iter().enumerate() {
+                if re.is_match(&text) {
+                    matched[i] += 1;
+                    assert!(gated[i], "pattern {i} matches {text:?} but was gated out");
+                }
+            }
+        }
+        // Each pattern was tried on texts it matches.
+        assert!(matched.iter().all(|&n| n > 0), "{matched:?}");
     }
 }
