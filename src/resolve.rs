@@ -10,6 +10,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use rayon::prelude::*;
+
 use crate::extract::{mostly_han, EntityKey, Extraction, Extractor};
 use crate::model::{
     Assertion, BuildStats, ClinicalResult, Conflict, Entity, Evidence, KnowledgeGraph, Mention,
@@ -111,11 +113,22 @@ pub fn resolve(extractions: Vec<Extraction>, ex: &Extractor, stats: BuildStats) 
     // Discovered keys per id, to build their labels.
     let mut discovered: BTreeMap<String, (String, BTreeMap<String, usize>)> = BTreeMap::new();
     let mut surfaces: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for ext in extractions {
+    // The cleaned surfaces of each document's mentions, computed in parallel: the ids must be
+    // given in corpus order, one document after the other, but this does not depend on them.
+    let cleaned: Vec<Vec<String>> = extractions
+        .par_iter()
+        .map(|ext| {
+            ext.mentions
+                .iter()
+                .map(|m| clean_surface(&m.surface))
+                .collect()
+        })
+        .collect();
+    for (ext, cleaned) in extractions.into_iter().zip(cleaned) {
         let Some(doc) = ext.doc else { continue };
         let d = doc.id.clone();
         kg.documents.insert(d.clone(), doc);
-        for m in ext.mentions {
+        for (m, clean) in ext.mentions.into_iter().zip(cleaned) {
             let id = id_of(&m.entity);
             if let EntityKey::Discovered { class, name } = &m.entity {
                 if !ontology.entities.contains_key(&id) {
@@ -125,10 +138,7 @@ pub fn resolve(extractions: Vec<Extraction>, ex: &Extractor, stats: BuildStats) 
                     *e.1.entry(name.clone()).or_default() += 1;
                 }
             }
-            surfaces
-                .entry(id.clone())
-                .or_default()
-                .insert(clean_surface(&m.surface));
+            surfaces.entry(id.clone()).or_default().insert(clean);
             kg.mentions.push(Mention {
                 entity: id,
                 document: d.clone(),
@@ -265,17 +275,22 @@ pub fn resolve(extractions: Vec<Extraction>, ex: &Extractor, stats: BuildStats) 
         let label = e.label.clone();
         e.aliases.retain(|a| *a != label && !a.is_empty());
     }
-    for m in &kg.mentions {
-        if let Some(e) = kg.entities.get_mut(&m.entity) {
-            e.documents.insert(m.document.clone());
-            e.mentions += 1;
+    // Stable parallel sorts: the same order whatever the thread count.
+    kg.mentions.par_sort();
+    // Mentions (before duplicates go) and documents per entity: the sorted mentions come
+    // entity by entity, document by document.
+    for group in kg.mentions.chunk_by(|a, b| a.entity == b.entity) {
+        if let Some(e) = kg.entities.get_mut(&group[0].entity) {
+            e.mentions += group.len();
+            for same_doc in group.chunk_by(|a, b| a.document == b.document) {
+                e.documents.insert(same_doc[0].document.clone());
+            }
         }
     }
-    kg.mentions.sort();
     kg.mentions.dedup_by(|a, b| {
         a.entity == b.entity && a.document == b.document && a.start == b.start && a.end == b.end
     });
-    kg.assertions.sort_by(|a, b| {
+    kg.assertions.par_sort_by(|a, b| {
         (
             &a.subject,
             &a.relation,
@@ -303,7 +318,7 @@ pub fn resolve(extractions: Vec<Extraction>, ex: &Extractor, stats: BuildStats) 
             && a.evidence.start == b.evidence.start
             && a.evidence.end == b.evidence.end
     });
-    kg.prices.sort_by(|a, b| {
+    kg.prices.par_sort_by(|a, b| {
         (
             &a.subject,
             &a.evidence.document,
@@ -324,7 +339,7 @@ pub fn resolve(extractions: Vec<Extraction>, ex: &Extractor, stats: BuildStats) 
             && a.amount == b.amount
             && a.amount_min == b.amount_min
     });
-    kg.clinical.sort_by(|a, b| {
+    kg.clinical.par_sort_by(|a, b| {
         (
             &a.product,
             &a.evidence.document,
