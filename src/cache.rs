@@ -6,10 +6,13 @@
 //!
 //! One entry per document, keyed by the SHA-256 of its [`DocumentInfo`] (which holds the SHA-256
 //! of the file bytes, the document id, path, encoding and title: everything `extract` is given
-//! besides the text, which the bytes determine), stored as compact JSON in `cache/{key}.json`.
-//! `cache/manifest.json` names the cellkg version, the ontology fingerprint and, per entry, the
-//! SHA-256 of its file. A build trusts an entry only when the version and the fingerprint match
-//! and the file hashes to the manifest's checksum; anything else is extracted again, so a
+//! besides the text, which the bytes determine), stored as compact JSON, one after the other in
+//! corpus order, in one file `cache/entries.pack` (one file, not one per document: creating and
+//! deleting thousands of small files each build cost more than writing the bytes).
+//! `cache/manifest.json` names the cellkg version, the ontology fingerprint and, per entry, its
+//! byte range in the pack and the SHA-256 of those bytes. A build trusts an entry only when the
+//! version and the fingerprint match and its bytes hash to the manifest's checksum; anything else
+//! is extracted again, so a
 //! changed ontology or a new cellkg re-extracts everything and a corrupt entry costs one
 //! extraction, never a wrong graph. The cache lives inside the store directory, which a build
 //! replaces as a whole only when it succeeds (see `pipeline`): a failed build leaves the
@@ -17,8 +20,10 @@
 //! It does not decide what to extract or merge: see `pipeline`.
 
 use std::collections::BTreeMap;
-use std::fs;
+use std::fs::{self, File};
+use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -31,8 +36,10 @@ use crate::model::DocumentInfo;
 pub const DIR: &str = "cache";
 /// Name of the manifest inside the cache directory.
 pub const MANIFEST: &str = "manifest.json";
+/// Name of the file of entries inside the cache directory.
+pub const PACK: &str = "entries.pack";
 /// Version of the cache layout; a different one is ignored.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 /// The manifest of a cache directory.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -51,8 +58,12 @@ pub struct Manifest {
 pub struct Entry {
     /// Document path relative to its corpus root (for people reading the manifest).
     pub path: String,
-    /// Hex SHA-256 of the entry file.
+    /// Hex SHA-256 of the entry's bytes.
     pub checksum: String,
+    /// Where the entry's bytes start in the pack.
+    pub offset: u64,
+    /// How many bytes it has.
+    pub len: u64,
 }
 
 /// The entry key of a document: hex SHA-256 of its [`DocumentInfo`].
@@ -74,14 +85,11 @@ pub fn key(info: &DocumentInfo) -> String {
     format!("{:x}", h.finalize())
 }
 
-fn entry_name(key: &str) -> String {
-    format!("{key}.json")
-}
-
 /// The cache of the previous build, read-only.
 #[derive(Debug, Default)]
 pub struct Cache {
-    dir: Option<PathBuf>,
+    /// The pack, shared by the workers that read it.
+    pack: Option<Mutex<File>>,
     manifest: Manifest,
     /// Why the previous cache is not used, if it is not.
     pub unused_because: Option<String>,
@@ -123,8 +131,12 @@ impl Cache {
         if manifest.ontology != fingerprint {
             return Cache::empty("the ontology changed since the cache was written");
         }
+        let pack = match File::open(dir.join(PACK)) {
+            Ok(f) => f,
+            Err(e) => return Cache::empty(&format!("{}: {e}", dir.join(PACK).display())),
+        };
         Cache {
-            dir: Some(dir.to_path_buf()),
+            pack: Some(Mutex::new(pack)),
             manifest,
             unused_because: None,
         }
@@ -140,12 +152,15 @@ impl Cache {
         self.manifest.entries.is_empty()
     }
 
-    /// The cached extraction under `key` with its entry, if present, intact and about `info`.
-    pub fn get(&self, key: &str, info: &DocumentInfo) -> Option<(Extraction, Entry, PathBuf)> {
-        let dir = self.dir.as_ref()?;
+    /// The cached extraction under `key` with its bytes, if present, intact and about `info`.
+    pub fn get(&self, key: &str, info: &DocumentInfo) -> Option<(Extraction, Vec<u8>)> {
         let entry = self.manifest.entries.get(key)?;
-        let path = dir.join(entry_name(key));
-        let bytes = fs::read(&path).ok()?;
+        let mut bytes = vec![0; usize::try_from(entry.len).ok()?];
+        {
+            let mut pack = self.pack.as_ref()?.lock().ok()?;
+            pack.seek(SeekFrom::Start(entry.offset)).ok()?;
+            pack.read_exact(&mut bytes).ok()?;
+        }
         if format!("{:x}", Sha256::digest(&bytes)) != entry.checksum {
             return None;
         }
@@ -153,7 +168,7 @@ impl Cache {
         if ext.doc.as_ref() != Some(info) {
             return None;
         }
-        Some((ext, entry.clone(), path))
+        Some((ext, bytes))
     }
 }
 
@@ -162,6 +177,9 @@ impl Cache {
 pub struct CacheWriter {
     dir: PathBuf,
 }
+
+/// An entry for the new cache: its key, the document's path and the serialized extraction.
+pub type NewEntry = (String, String, Vec<u8>);
 
 impl CacheWriter {
     /// Creates the directory `dir` (empty).
@@ -172,60 +190,54 @@ impl CacheWriter {
         })
     }
 
-    /// Writes a new entry for `ext` (its document must be set) and returns its key and entry.
-    pub fn put(&self, ext: &Extraction) -> Result<(String, Entry)> {
+    /// The new entry for `ext` (its document must be set).
+    pub fn entry(ext: &Extraction) -> Result<NewEntry> {
         let info = ext
             .doc
             .as_ref()
             .ok_or_else(|| Error::Other("caching an extraction without a document".into()))?;
-        let key = key(info);
         let bytes = serde_json::to_vec(ext).map_err(|e| {
             Error::Other(format!("serializing the cache entry of {}: {e}", info.path))
         })?;
-        let path = self.dir.join(entry_name(&key));
-        fs::write(&path, &bytes).map_err(|e| Error::io(&path, e))?;
-        let entry = Entry {
-            path: info.path.clone(),
-            checksum: format!("{:x}", Sha256::digest(&bytes)),
-        };
-        Ok((key, entry))
+        Ok((key(info), info.path.clone(), bytes))
     }
 
-    /// Carries an intact entry of the previous cache over (a hard link, else a copy).
-    pub fn carry(&self, key: &str, from: &Path) -> Result<()> {
-        let to = self.dir.join(entry_name(key));
-        if to.exists() {
-            return Ok(());
-        }
-        if fs::hard_link(from, &to).is_err() {
-            fs::copy(from, &to).map_err(|e| Error::io(from, e))?;
-        }
-        Ok(())
-    }
-
-    /// Writes the manifest listing `entries` (and removes entry files it does not list).
+    /// Writes the pack of `entries`, in their order, and the manifest listing them.
     pub fn finish(
         self,
         version: &str,
         fingerprint: &str,
-        entries: BTreeMap<String, Entry>,
+        entries: impl IntoIterator<Item = NewEntry>,
     ) -> Result<()> {
-        if let Ok(rd) = fs::read_dir(&self.dir) {
-            for e in rd.flatten() {
-                let name = e.file_name().to_string_lossy().to_string();
-                let listed = name
-                    .strip_suffix(".json")
-                    .is_some_and(|k| entries.contains_key(k));
-                if !listed {
-                    let _ = fs::remove_file(e.path());
-                }
+        let pack_path = self.dir.join(PACK);
+        let file = File::create(&pack_path).map_err(|e| Error::io(&pack_path, e))?;
+        let mut pack = BufWriter::with_capacity(1 << 20, file);
+        let mut listed = BTreeMap::new();
+        let mut offset = 0u64;
+        for (key, path, bytes) in entries {
+            if listed.contains_key(&key) {
+                continue;
             }
+            pack.write_all(&bytes)
+                .map_err(|e| Error::io(&pack_path, e))?;
+            let len = bytes.len() as u64;
+            listed.insert(
+                key,
+                Entry {
+                    path,
+                    checksum: format!("{:x}", Sha256::digest(&bytes)),
+                    offset,
+                    len,
+                },
+            );
+            offset += len;
         }
+        pack.flush().map_err(|e| Error::io(&pack_path, e))?;
         let manifest = Manifest {
             format: FORMAT,
             cellkg: version.to_string(),
             ontology: fingerprint.to_string(),
-            entries,
+            entries: listed,
         };
         let path = self.dir.join(MANIFEST);
         let bytes = serde_json::to_vec_pretty(&manifest)

@@ -15,7 +15,6 @@
 //! build prints the time of each stage to stderr (`CELLKG_TIMINGS=2` also times normalisation
 //! apart, which costs one more normalisation pass per document).
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -25,7 +24,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 
 use crate::atomic::{self, BuildLock, Staged};
-use crate::cache::{Cache, CacheWriter, Entry};
+use crate::cache::{Cache, CacheWriter, NewEntry};
 use crate::error::{Error, Result};
 use crate::extract::{Extraction, Extractor};
 use crate::model::{BuildStats, KnowledgeGraph};
@@ -172,14 +171,13 @@ struct Done {
     ext: Extraction,
     bytes: u64,
     replaced: usize,
-    entry: Option<(String, Entry)>,
+    entry: Option<NewEntry>,
     reused: bool,
 }
 
-/// Where cached extractions come from and go to.
+/// Where cached extractions come from.
 struct CacheIo<'a> {
     old: &'a Cache,
-    new: &'a CacheWriter,
 }
 
 /// Reads and extracts one file, through the cache when there is one.
@@ -202,14 +200,14 @@ fn process_file(
     if let Some(io) = cache {
         let t = Instant::now();
         let key = crate::cache::key(&doc.info);
-        if let Some((ext, entry, from)) = io.old.get(&key, &doc.info) {
-            io.new.carry(&key, &from)?;
+        if let Some((ext, cached)) = io.old.get(&key, &doc.info) {
             WorkerClock::add(&clock.cache, t);
+            let path = doc.info.path.clone();
             return Ok(Ok(Done {
                 ext,
                 bytes,
                 replaced,
-                entry: Some((key, entry)),
+                entry: Some((key, path, cached)),
                 reused: true,
             }));
         }
@@ -225,9 +223,9 @@ fn process_file(
     drop(doc.text);
     WorkerClock::add(&clock.extract, t);
     let entry = match cache {
-        Some(io) => {
+        Some(_) => {
             let t = Instant::now();
-            let entry = io.new.put(&ext)?;
+            let entry = CacheWriter::entry(&ext)?;
             WorkerClock::add(&clock.cache, t);
             Some(entry)
         }
@@ -246,7 +244,8 @@ fn process_file(
 struct Corpus {
     extractions: Vec<Extraction>,
     stats: BuildStats,
-    entries: BTreeMap<String, Entry>,
+    /// The entries of the new cache, in corpus order.
+    entries: Vec<NewEntry>,
     extracted: usize,
     reused: usize,
 }
@@ -266,7 +265,7 @@ fn extract_files(
     let mut corpus = Corpus {
         extractions: Vec::with_capacity(results.len()),
         stats: BuildStats::default(),
-        entries: BTreeMap::new(),
+        entries: Vec::new(),
         extracted: 0,
         reused: 0,
     };
@@ -295,8 +294,8 @@ fn extract_files(
                 } else {
                     corpus.extracted += 1;
                 }
-                if let Some((key, entry)) = done.entry {
-                    corpus.entries.insert(key, entry);
+                if let Some(entry) = done.entry {
+                    corpus.entries.push(entry);
                 }
                 corpus.extractions.push(done.ext);
             }
@@ -395,10 +394,7 @@ fn build_in_pool(opts: &BuildOptions) -> Result<BuildReport> {
     let corpus = extract_files(
         &opts.inputs,
         &ex,
-        Some(&CacheIo {
-            old: &old_cache,
-            new: &new_cache,
-        }),
+        Some(&CacheIo { old: &old_cache }),
         &clock,
         timings.detail,
     )?;
@@ -408,28 +404,38 @@ fn build_in_pool(opts: &BuildOptions) -> Result<BuildReport> {
     report.reused = corpus.reused;
     report.cache_unused = old_cache.unused_because.clone();
 
-    let kg = crate::resolve::resolve(corpus.extractions, &ex, corpus.stats);
-    timings.lap("resolve");
-    // Both directories are written beside the old ones and swapped in only at the very end,
-    // together (see [`crate::atomic`]), so a build killed at any moment leaves the previous
-    // graph and exports. The RDF files are written with the others (in parallel): the build
-    // needs no in-memory store, and the store is `graph.nq` itself, loaded in bulk by the
-    // commands that query it.
-    let staged_out = Staged::new(&opts.out)?;
-    let (exported, saved) = rayon::join(
-        || crate::export::write_build(&kg, staged_out.path()),
-        || save_graph_json(&kg, staged_store.path()),
-    );
-    exported?;
-    saved?;
-    timings.lap("exports");
+    // The new cache's pack is written on a thread of its own while the graph is resolved and
+    // exported (it is mostly waiting on the disk).
+    let fingerprint = ontology.fingerprint.clone();
+    let entries = corpus.entries;
+    let (kg, staged_out) = std::thread::scope(|scope| -> Result<_> {
+        let packing = scope.spawn(move || new_cache.finish(version, &fingerprint, entries));
+        let kg = crate::resolve::resolve(corpus.extractions, &ex, corpus.stats);
+        timings.lap("resolve");
+        // Both directories are written beside the old ones and swapped in only at the very
+        // end, together (see [`crate::atomic`]), so a build killed at any moment leaves the
+        // previous graph and exports. The RDF files are written with the others (in
+        // parallel): the build needs no in-memory store, and the store is `graph.nq` itself,
+        // loaded in bulk by the commands that query it.
+        let staged_out = Staged::new(&opts.out)?;
+        let (exported, saved) = rayon::join(
+            || crate::export::write_build(&kg, staged_out.path()),
+            || save_graph_json(&kg, staged_store.path()),
+        );
+        exported?;
+        saved?;
+        timings.lap("exports");
+        packing
+            .join()
+            .map_err(|_| Error::Other("writing the extraction cache failed (panic)".into()))??;
+        Ok((kg, staged_out))
+    })?;
     let exported_nq = staged_out.path().join("graph.nq");
     let nq = staged_store.path().join("store.nq");
     // The same bytes: a hard link where the file system allows one, else a copy.
     if fs::hard_link(&exported_nq, &nq).is_err() {
         fs::copy(&exported_nq, &nq).map_err(|e| Error::io(&exported_nq, e))?;
     }
-    new_cache.finish(version, &ontology.fingerprint, corpus.entries)?;
     atomic::commit(vec![staged_store, staged_out])?;
     drop(lock);
     timings.lap("store");

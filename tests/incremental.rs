@@ -125,6 +125,14 @@ fn adding_one_article_extracts_only_that_article() {
         fs::read(inc.join("store/graph.json")).unwrap(),
         fs::read(full.join("store/graph.json")).unwrap()
     );
+    // The cache too: reused entries are carried over in corpus order.
+    for name in ["entries.pack", "manifest.json"] {
+        assert_eq!(
+            fs::read(inc.join("store/cache").join(name)).unwrap(),
+            fs::read(full.join("store/cache").join(name)).unwrap(),
+            "{name}"
+        );
+    }
     // Nothing changed: nothing extracted, same bytes again.
     let third = build(&docs, &inc);
     assert_eq!((third.extracted, third.reused), (0, 16));
@@ -149,8 +157,25 @@ fn removed_and_edited_articles() {
     let second = build(&docs, &inc);
     assert_eq!((second.extracted, second.reused), (1, 8));
     assert_eq!(manifest(&inc)["entries"].as_object().unwrap().len(), 9);
-    let cached = fs::read_dir(inc.join("store/cache")).unwrap().count();
-    assert_eq!(cached, 10, "9 entries and the manifest, nothing stale");
+    // Nothing stale: the pack holds exactly the 9 entries, back to back.
+    let m = manifest(&inc);
+    let mut ranges: Vec<(u64, u64)> = m["entries"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|e| (e["offset"].as_u64().unwrap(), e["len"].as_u64().unwrap()))
+        .collect();
+    ranges.sort();
+    let mut end = 0;
+    for (offset, len) in ranges {
+        assert_eq!(offset, end, "a gap in the pack");
+        end += len;
+    }
+    let pack = fs::metadata(inc.join("store/cache/entries.pack"))
+        .unwrap()
+        .len();
+    assert_eq!(pack, end);
+    assert_eq!(fs::read_dir(inc.join("store/cache")).unwrap().count(), 2);
     build(&docs, &full);
     assert_same_exports(&inc.join("exports"), &full.join("exports"));
 }
@@ -202,19 +227,27 @@ fn corrupt_cache_entries_are_extracted_again() {
     corpus(&docs, 0);
     build(&docs, &inc);
     let cache = inc.join("store/cache");
-    let mut entries: Vec<PathBuf> = fs::read_dir(&cache)
+    let m = manifest(&inc);
+    let mut entries: Vec<(u64, u64)> = m["entries"]
+        .as_object()
         .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.file_name().unwrap() != "manifest.json")
+        .values()
+        .map(|e| (e["offset"].as_u64().unwrap(), e["len"].as_u64().unwrap()))
         .collect();
     entries.sort();
-    // One entry truncated, one with a plausible but altered payload, one missing.
-    let bytes = fs::read(&entries[0]).unwrap();
-    fs::write(&entries[0], &bytes[..bytes.len() / 2]).unwrap();
-    let text = fs::read_to_string(&entries[1]).unwrap();
-    fs::write(&entries[1], text.replacen("\"start\":", "\"start\":1", 1)).unwrap();
-    fs::remove_file(&entries[2]).unwrap();
+    let mut pack = fs::read(cache.join("entries.pack")).unwrap();
+    // One entry with a byte flipped, one with a plausible but altered payload (same length),
+    // one cut off by a truncated pack.
+    let (o, l) = (entries[0].0 as usize, entries[0].1 as usize);
+    pack[o + l / 2] ^= 0x20;
+    let (o, l) = (entries[1].0 as usize, entries[1].1 as usize);
+    let text = String::from_utf8(pack[o..o + l].to_vec()).unwrap();
+    let altered = text.replacen("\"start\":1", "\"start\":2", 1);
+    assert_ne!(text, altered);
+    pack[o..o + l].copy_from_slice(altered.as_bytes());
+    let last = *entries.last().unwrap();
+    pack.truncate((last.0 + last.1 / 2) as usize);
+    fs::write(cache.join("entries.pack"), &pack).unwrap();
     let r = build(&docs, &inc);
     assert_eq!((r.extracted, r.reused), (3, 2));
     build(&docs, &full);
