@@ -590,3 +590,149 @@ fn english_plurals_and_committees() {
         .iter()
         .all(|x| !x.contains("cell-journal") && !x.contains("journal")));
 }
+
+#[test]
+fn targets_listed_with_deng_before_a_technology_are_its_usual_targets() {
+    let e = run("目前 CD19、CD22 等靶向 CAR-T 已进入临床。");
+    for t in ["target/cd19", "target/cd22"] {
+        assert!(
+            has(&e, "technology/car-t", "targets", t),
+            "{t}: {:?}",
+            facts(&e)
+        );
+    }
+    let e = run("CD19、BCMA 等主流靶點 CAR-T 已陸續獲批上市。");
+    assert!(
+        has(&e, "technology/car-t", "targets", "target/bcma"),
+        "{:?}",
+        facts(&e)
+    );
+    // One target before the technology word makes a kind of it; a list without a technology word
+    // states nothing.
+    for text in [
+        "CD19 等靶向 CAR-T 已进入临床。",
+        "CD19、CD22 等抗原在 B 细胞表面高表达，CAR-T 的研究仍在继续。",
+    ] {
+        let e = run(text);
+        assert!(
+            !has(&e, "technology/car-t", "targets", "target/"),
+            "{text}: {:?}",
+            facts(&e)
+        );
+    }
+}
+
+#[test]
+fn a_scheme_granted_to_patients_or_applied_to_a_therapy_covers_it() {
+    let text = "部分城市对复发难治淋巴瘤患者给予“医保+慈善援助”联合机制，减轻患者负担。";
+    let e = run(text);
+    assert!(
+        has(&e, "医保+慈善援助", "covers", "lymphoma"),
+        "{:?}",
+        facts(&e)
+    );
+    assert_offsets(text, &e);
+    let e = run("我国对 CAR-T 产品实行“临床研究”与“药品注册”双轨审批，两条路径并行。");
+    assert!(
+        has(&e, "policy/dual-track", "covers", "technology/car-t"),
+        "{:?}",
+        facts(&e)
+    );
+    // Negated: a negative fact, never coverage.
+    let e = run("部分城市并未对复发难治淋巴瘤患者给予“医保+慈善援助”联合机制，患者仍需自费。");
+    assert!(
+        !facts(&e).iter().any(|(_, r, _)| r == "covers"),
+        "{:?}",
+        facts(&e)
+    );
+}
+
+#[test]
+fn a_therapy_managed_as_a_regulatory_category_is_covered_by_it() {
+    let e = run("在我国，CAR-T 产品按“生物制品1类新药”管理，需完成三期临床试验。");
+    assert!(
+        has(
+            &e,
+            "policy/therapeutic-biologic-class-1",
+            "covers",
+            "technology/car-t"
+        ),
+        "{:?}",
+        facts(&e)
+    );
+    let e = run("干细胞治疗尚未按“生物制品1类新药”管理，仍处于临床研究阶段。");
+    assert!(
+        !facts(&e).iter().any(|(_, r, _)| r == "covers"),
+        "{:?}",
+        facts(&e)
+    );
+}
+
+#[test]
+fn a_launch_that_fills_the_gap_of_a_disease_treats_it() {
+    let e = run("国产 CAR-T 产品“星河仑赛”的上市，填补了国内复发难治多发性骨髓瘤的治疗空白。");
+    assert!(
+        has(&e, "星河仑赛", "treats", "multiple-myeloma"),
+        "{:?}",
+        facts(&e)
+    );
+    // No disease in the gap: nothing.
+    let e = run("“星河仑赛”的上市，填补了国内市场空白，多发性骨髓瘤患者仍在等待医保。");
+    assert!(
+        !has(&e, "星河仑赛", "treats", "multiple-myeloma"),
+        "{:?}",
+        facts(&e)
+    );
+}
+
+#[test]
+fn issuers_journals_and_quoted_objects_inside_longer_gaps() {
+    // An issuer right before the title marks.
+    let e = run("根据中华医学会《CAR-T 细胞治疗临床应用指南》，治疗前需评估患者。");
+    assert!(
+        facts(&e)
+            .iter()
+            .any(|(s, r, o)| s.contains("CAR-T细胞治疗临床应用指南")
+                && r == "issuedBy"
+                && o.contains("institution/cma")),
+        "{:?}",
+        facts(&e)
+    );
+    // A journal between the institution and the verb.
+    let e = run("星河市第一医院在国际期刊《Journal of Regenerative Cells》上发表了一项脐带间充质干细胞治疗膝骨关节炎的研究。");
+    assert!(
+        facts(&e).iter().any(|(s, r, o)| s.contains("uc-msc")
+            && r == "studiedBy"
+            && o.contains("星河市第一医院")),
+        "{:?}",
+        facts(&e)
+    );
+    // A quoted object naming two mentions.
+    let e = run("2025 年“沪惠保”将“CAR-T 治疗淋巴瘤”纳入特药保障。");
+    assert!(
+        has(&e, "policy/huhuibao", "covers", "technology/car-t"),
+        "{:?}",
+        facts(&e)
+    );
+    let e = run("“沪惠保”并未将“干细胞治疗糖尿病”纳入特药保障。");
+    assert!(
+        !facts(&e).iter().any(|(_, r, _)| r == "covers"),
+        "{:?}",
+        facts(&e)
+    );
+    // "开发的“…”": the quoted system is developed by the institution; negated, nothing.
+    let e = run("星河大学开发的“3D微载体培养系统”使干细胞扩增成本大幅下降。");
+    assert!(
+        facts(&e).iter().any(|(s, r, o)| s.contains("microcarrier")
+            && r == "developedBy"
+            && o.contains("星河大学")),
+        "{:?}",
+        facts(&e)
+    );
+    let e = run("星河大学并未开发“3D微载体培养系统”，只是参与了测试。");
+    assert!(
+        !facts(&e).iter().any(|(_, r, _)| r == "developedBy"),
+        "{:?}",
+        facts(&e)
+    );
+}
