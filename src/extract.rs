@@ -1183,11 +1183,26 @@ impl<'o> Extractor<'o> {
             .any(|c| self.ontology.is_a(top, c) || c == top)
     }
 
-    /// A hedge (question, hypothesis, plan) inside the match or just before it.
+    /// A hedge (question, hypothesis, plan) inside the match or just before it; a word of the
+    /// exclude list that holds it (用药计划: a programme, not a plan) does not count.
     fn hedged(&self, sk: &str, start: usize, end: usize) -> bool {
         let from = floor_char(sk, start.saturating_sub(18));
         let region = &sk[from..end];
-        self.hedges.iter().any(|h| region.contains(h.as_str()))
+        self.hedges.iter().any(|h| {
+            region
+                .match_indices(h.as_str())
+                .any(|(i, _)| !self.excluded(sk, from + i, h))
+        })
+    }
+
+    /// Whether the cue at byte `at` of `sk` is part of a word of the exclude list (未来, 不仅).
+    fn excluded(&self, sk: &str, at: usize, cue: &str) -> bool {
+        self.negation_exclude.iter().any(|x| {
+            x.contains(cue)
+                && sk[floor_char(sk, at.saturating_sub(x.len()))
+                    ..ceil_char(sk, (at + x.len()).min(sk.len()))]
+                    .contains(x.as_str())
+        })
     }
 
     /// A negation cue inside the match or within the window before it (in the skeleton).
@@ -1208,14 +1223,7 @@ impl<'o> Extractor<'o> {
         let region = &sk[from..end];
         for cue in &self.negation_cues {
             for (i, _) in region.match_indices(cue.as_str()) {
-                let at = from + i;
-                let excluded = self.negation_exclude.iter().any(|x| {
-                    x.contains(cue.as_str())
-                        && sk[floor_char(sk, at.saturating_sub(x.len()))
-                            ..ceil_char(sk, (at + x.len()).min(sk.len()))]
-                            .contains(x.as_str())
-                });
-                if !excluded {
+                if !self.excluded(sk, from + i, cue) {
                     return true;
                 }
             }

@@ -736,3 +736,74 @@ fn issuers_journals_and_quoted_objects_inside_longer_gaps() {
         facts(&e)
     );
 }
+
+#[test]
+fn a_therapy_given_to_a_patient_or_a_drug_that_handles_a_disease_treats_it() {
+    let text = "该院上月为一名瀰漫性大B细胞淋巴瘤病人完成首例 CAR-T 细胞输注。";
+    let e = run(text);
+    assert!(
+        has(&e, "technology/car-t", "treats", "disease/dlbcl"),
+        "{:?}",
+        facts(&e)
+    );
+    assert_offsets(text, &e);
+    // A trial is not a treatment fact.
+    let e = run("该院为一名淋巴瘤病人完成了 CAR-T 临床试验的入组。");
+    assert!(
+        !has(&e, "technology/car-t", "treats", "lymphoma"),
+        "{:?}",
+        facts(&e)
+    );
+    let e = run("出现重度细胞因子释放综合征时，通常使用托珠单抗（tocilizumab）处理。");
+    assert!(
+        has(&e, "tocilizumab", "treats", "disease/crs"),
+        "{:?}",
+        facts(&e)
+    );
+    // Negated: no treats fact at all.
+    let e = run("细胞因子释放综合征并未使用托珠单抗处理。");
+    assert!(
+        !has(&e, "tocilizumab", "treats", "disease/crs"),
+        "{:?}",
+        facts(&e)
+    );
+}
+
+#[test]
+fn a_programme_word_is_not_a_plan() {
+    // "用药计划" is a programme: the indication after it is asserted.
+    let e = run("伊基奥仑赛透过指定患者用药计划送抵澳门，用于多发性骨髓瘤病人。");
+    assert!(
+        has(
+            &e,
+            "equecabtagene-autoleucel",
+            "treats",
+            "disease/multiple-myeloma"
+        ),
+        "{:?}",
+        facts(&e)
+    );
+    // A plan is still a hedge.
+    let e = run("伊基奥仑赛计划明年送抵澳门，用于多发性骨髓瘤病人。");
+    assert!(
+        !has(&e, "equecabtagene-autoleucel", "treats", "multiple-myeloma"),
+        "{:?}",
+        facts(&e)
+    );
+}
+
+#[test]
+fn english_coverage_after_a_place() {
+    let e = run("Temcell was the first allogeneic cell product approved in Japan and is reimbursed under the national health insurance system.");
+    assert!(
+        has(&e, "policy/", "covers", "product/temcell"),
+        "{:?}",
+        facts(&e)
+    );
+    let e = run("Temcell was approved in Japan but is not reimbursed under the national health insurance system.");
+    assert!(
+        !has(&e, "policy/", "covers", "product/temcell"),
+        "{:?}",
+        facts(&e)
+    );
+}
