@@ -970,7 +970,16 @@ impl<'o> Extractor<'o> {
                     .iter()
                     .any(|c| self.ontology.is_a(&f.class, c))
             }) {
-                let inner = self.dictionary_matches(&seg.norm.text[f.start..f.end]);
+                let name = &seg.norm.text[f.start..f.end];
+                let mut inner = self.dictionary_matches(name);
+                if rule.known_names && inner.iter().any(|m| m.start == 0 && m.end == name.len()) {
+                    // The whole name is in the dictionary: look inside it without its first,
+                    // then without its last character.
+                    let first = name.chars().next().map_or(0, char::len_utf8);
+                    let last = name.chars().next_back().map_or(0, char::len_utf8);
+                    inner = self.dictionary_matches(&name[..name.len() - last]);
+                    inner.extend(self.dictionary_matches(&name[first..]));
+                }
                 for m in inner {
                     if m.key == f.key
                         || !rule.classes.contains(&m.top)

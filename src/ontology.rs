@@ -339,6 +339,10 @@ pub struct InnerRule {
     pub property: String,
     /// Classes of the entities named inside it.
     pub classes: Vec<String>,
+    /// Containers whose whole name is a lexicon entry are read inside too (by default only
+    /// discovered names are).
+    #[serde(default)]
+    pub known_names: bool,
 }
 
 /// Phrases that refer back to the last product or technology ("这类产品", "该疗法").

@@ -807,3 +807,62 @@ fn english_coverage_after_a_place() {
         facts(&e)
     );
 }
+
+#[test]
+fn a_hospital_in_a_table_cell_after_a_latin_cell_is_the_developer() {
+    let text = "产品\t靶点\t适应症\t研发企业/机构\n\
+                GPC3 CAR-T（星河-01）\tGPC3\tHCC\t星河儿童医院\n";
+    let e = run(text);
+    assert!(
+        facts(&e).iter().any(|(s, r, o)| s.contains("gpc3")
+            && r == "developedBy"
+            && o == "Hospital:星河儿童医院"),
+        "{:?}",
+        facts(&e)
+    );
+    // A Latin name before the hospital word in the same cell still belongs to it.
+    let e = run("产品\t靶点\t研发企业/机构\nGD2 CAR-T\tGD2\tBambino Gesù 儿童医院\n");
+    assert!(
+        entities(&e).iter().any(|k| k.contains("Bambino Gesù")),
+        "{:?}",
+        entities(&e)
+    );
+}
+
+#[test]
+fn a_guideline_recommendation_is_not_a_hedge_but_an_expert_proposal_is() {
+    let e = run("国内外指南建议采用托珠单抗等抗 IL-6 药物。");
+    assert!(
+        has(&e, "tocilizumab", "targets", "target/il-6"),
+        "{:?}",
+        facts(&e)
+    );
+    let e = run("有专家建议将 CAR-T 纳入国家医保目录。");
+    assert!(
+        !has(&e, "policy/nrdl", "covers", "technology/car-t"),
+        "{:?}",
+        facts(&e)
+    );
+}
+
+#[test]
+fn a_lexicon_guideline_title_covers_what_it_names_but_a_drug_list_does_not() {
+    let e = run("近期发布的《人脐带间充质干细胞治疗膝骨性关节炎临床应用指南》明确了适应症。");
+    for o in ["uc-msc", "knee-osteoarthritis"] {
+        assert!(
+            has(&e, "ucmsc-knee-oa-guideline", "covers", o),
+            "{o}: {:?}",
+            facts(&e)
+        );
+    }
+    let e = run("该药已进入星河市糖尿病用药目录。");
+    assert!(
+        !facts(&e)
+            .iter()
+            .any(|(s, r, o)| s.contains("糖尿病用药目录")
+                && r == "covers"
+                && o.contains("diabetes")),
+        "{:?}",
+        facts(&e)
+    );
+}
