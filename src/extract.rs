@@ -144,6 +144,7 @@ pub struct Extractor<'o> {
     /// All relation patterns at once: which can match a skeleton at all.
     relation_gate: crate::prefilter::LiteralGate,
     skip_lines: Vec<Regex>,
+    citation_lines: Vec<Regex>,
     token: Regex,
     negation_cues: Vec<String>,
     negation_exclude: Vec<String>,
@@ -312,6 +313,12 @@ impl<'o> Extractor<'o> {
             .iter()
             .map(|p| compile(&rules_path, "segmentation.skip_lines", p))
             .collect::<Result<_>>()?;
+        let citation_lines = rules
+            .segmentation
+            .citation_lines
+            .iter()
+            .map(|p| compile(&rules_path, "segmentation.citation_lines", p))
+            .collect::<Result<_>>()?;
         let mut cues: Vec<String> = rules
             .negation
             .cues
@@ -383,6 +390,7 @@ impl<'o> Extractor<'o> {
             relations,
             relation_gate,
             skip_lines,
+            citation_lines,
             token: Regex::new(r"⟨[A-Za-z]+/[A-Za-z]+:(\d+)⟩")
                 .map_err(|e| Error::Other(e.to_string()))?,
             negation_cues: cues,
@@ -493,12 +501,18 @@ impl<'o> Extractor<'o> {
                 }
                 SegmentKind::Text => {
                     let with_anaphora = self.resolve_anaphora(seg, &found, antecedent.as_ref());
-                    self.relations_in(
-                        seg,
-                        &chars,
-                        with_anaphora.as_ref().unwrap_or(&found),
-                        &mut out,
-                    );
+                    if !self
+                        .citation_lines
+                        .iter()
+                        .any(|r| r.is_match(&seg.norm.text))
+                    {
+                        self.relations_in(
+                            seg,
+                            &chars,
+                            with_anaphora.as_ref().unwrap_or(&found),
+                            &mut out,
+                        );
+                    }
                     self.quantities_in(seg, &chars, &found, &mut last_subject, &mut out);
                     let classes = &self.ontology.rules.anaphora.classes;
                     if let Some(f) = found.iter().rev().find(|f| classes.contains(&f.top)) {

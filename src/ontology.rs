@@ -182,6 +182,10 @@ pub struct SegmentationRules {
     /// Lines matching any of these regexes (on the normalised line) are boilerplate, skipped.
     #[serde(default)]
     pub skip_lines: Vec<String>,
+    /// Sentences matching any of these regexes cite a source (a reference list entry): their
+    /// names are kept, but the cited title states no relation.
+    #[serde(default)]
+    pub citation_lines: Vec<String>,
 }
 
 impl Default for SegmentationRules {
@@ -191,6 +195,7 @@ impl Default for SegmentationRules {
             line_end: "。！？!?；;：:”」』）)".into(),
             wrapped_ratio: 0.6,
             skip_lines: Vec::new(),
+            citation_lines: Vec::new(),
         }
     }
 }

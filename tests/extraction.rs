@@ -866,3 +866,56 @@ fn a_lexicon_guideline_title_covers_what_it_names_but_a_drug_list_does_not() {
         facts(&e)
     );
 }
+
+#[test]
+fn the_product_opening_a_sentence_is_described_by_a_later_copula() {
+    let text = "Carvykti（传奇生物）含有自体 T 细胞和慢病毒载体，是首款用于治疗多发性骨髓瘤的 BCMA CAR-T 产品。";
+    let e = run(text);
+    assert!(
+        has(&e, "carvykti", "treats", "multiple-myeloma"),
+        "{:?}",
+        facts(&e)
+    );
+    assert_offsets(text, &e);
+    // Not at the start of the sentence: the copula may describe something else.
+    let e = run("据报道，诺华与 Carvykti 的竞争加剧，是多发性骨髓瘤领域的热点话题。");
+    assert!(
+        !has(&e, "carvykti", "treats", "multiple-myeloma"),
+        "{:?}",
+        facts(&e)
+    );
+}
+
+#[test]
+fn follow_ups_gaps_and_citations_are_not_treatment_facts() {
+    // A follow-up study: investigational, not established.
+    let e = run("另一项随访 96 周的 CAR-T 治疗淋巴瘤研究亦未发现继发肿瘤。");
+    assert!(
+        !has(&e, "technology/car-t", "treats", "lymphoma"),
+        "{:?}",
+        facts(&e)
+    );
+    // "填补了…的免疫治疗空白": the missing therapy does not treat the disease.
+    let e = run("该产品的上市填补了国内淋巴瘤的免疫治疗空白。");
+    assert!(
+        !has(&e, "immunotherapy", "treats", "lymphoma"),
+        "{:?}",
+        facts(&e)
+    );
+    // A reference list entry keeps its names but states no fact.
+    let text = "- [3] CAR-T在淋巴瘤中的应用进展 - 星河医学网。网址：https://example.org/3.";
+    let e = run(text);
+    assert!(
+        entities(&e).iter().any(|k| k == "technology/car-t"),
+        "{:?}",
+        entities(&e)
+    );
+    assert!(e.assertions.is_empty(), "{:?}", facts(&e));
+    // The same words in prose are a fact.
+    let e = run("CAR-T 在淋巴瘤中的应用已相当成熟。");
+    assert!(
+        has(&e, "technology/car-t", "treats", "lymphoma"),
+        "{:?}",
+        facts(&e)
+    );
+}
