@@ -112,6 +112,7 @@ struct Discovery {
     stop: Vec<char>,
     stop_words: Vec<String>,
     strip: Vec<String>,
+    drop_suffixes: Vec<String>,
     reject: BTreeSet<String>,
     reject_patterns: Vec<Regex>,
     reject_after: Vec<Regex>,
@@ -249,6 +250,11 @@ impl<'o> Extractor<'o> {
                     .map(|w| normalizer.normalize_label(w))
                     .collect(),
                 strip,
+                drop_suffixes: d
+                    .name_drops_suffixes
+                    .iter()
+                    .map(|w| normalizer.normalize_label(w))
+                    .collect(),
                 reject: d
                     .reject
                     .iter()
@@ -678,15 +684,22 @@ impl<'o> Extractor<'o> {
                 }
                 // Known entity with this name: use it.
                 // A gloss in brackets or quotes do not change the name: 装甲型(armored)CAR-T.
-                let unglossed = without_gloss(name);
+                let named = d
+                    .drop_suffixes
+                    .iter()
+                    .find_map(|x| name.strip_suffix(x.as_str()))
+                    .filter(|n| n.chars().count() >= d.min_chars)
+                    .unwrap_or(name)
+                    .trim_end();
+                let unglossed = without_gloss(named);
                 let key = match self
-                    .known_by_name(&d.top, name)
+                    .known_by_name(&d.top, named)
                     .or_else(|| self.known_by_name(&d.top, &unglossed))
                 {
                     Some(id) => EntityKey::Known(id.to_string()),
                     None => EntityKey::Discovered {
                         class: d.class.clone(),
-                        name: name.to_string(),
+                        name: named.to_string(),
                     },
                 };
                 // Overlaps: a known mention of the same top class inside or over it wins;

@@ -236,6 +236,10 @@ pub struct DiscoveryRule {
     /// Prefixes that cannot start a name (trimmed away, longest first).
     #[serde(default)]
     pub strip_prefixes: Vec<String>,
+    /// Generic words at the end that the mention keeps but the entity's name drops
+    /// ("“现货型”CAR-T细胞" names “现货型”CAR-T).
+    #[serde(default)]
+    pub name_drops_suffixes: Vec<String>,
     /// Whole names (normalised) that are too generic to be an entity.
     #[serde(default)]
     pub reject: Vec<String>,

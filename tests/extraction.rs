@@ -919,3 +919,53 @@ fn follow_ups_gaps_and_citations_are_not_treatment_facts() {
         facts(&e)
     );
 }
+
+#[test]
+fn a_product_before_a_therapy_word_and_a_disease_treats_it() {
+    let e = run("如星河仑赛细胞治疗淋巴瘤，已有个案报道。");
+    assert!(has(&e, "星河仑赛", "treats", "lymphoma"), "{:?}", facts(&e));
+    // Something between the therapy word and the disease: no fact from this pattern.
+    let e = run("星河仑赛细胞治疗的费用与淋巴瘤患者的负担有关。");
+    assert!(
+        !has(&e, "星河仑赛", "treats", "lymphoma"),
+        "{:?}",
+        facts(&e)
+    );
+}
+
+#[test]
+fn a_variant_name_drops_the_generic_cell_word() {
+    let e = run("星河大学团队研发出成本不足 10 万元的“装甲型” CAR-T 细胞，有望降低治疗费用。");
+    let names = entities(&e);
+    assert!(
+        names
+            .iter()
+            .any(|k| k.ends_with("装甲型”CAR-T") || k.contains("armored")),
+        "{names:?}"
+    );
+    assert!(!names.iter().any(|k| k.ends_with("CAR-T细胞")), "{names:?}");
+}
+
+#[test]
+fn an_ingredient_before_a_copula_does_not_take_the_indication() {
+    let text = "Carvykti（传奇生物）含有自体 T 细胞和托珠单抗,是首款获批用于治疗多发性骨髓瘤的 CAR-T 产品。";
+    let e = run(text);
+    assert!(
+        !has(&e, "tocilizumab", "treats", "multiple-myeloma"),
+        "{:?}",
+        facts(&e)
+    );
+    assert!(
+        has(&e, "carvykti", "treats", "multiple-myeloma"),
+        "{:?}",
+        facts(&e)
+    );
+    // A comma right before the indication still joins it to the product.
+    let e =
+        run("国家药监局批准星河仑赛注射液（商品名：星河安）上市，用于治疗复发难治性多发性骨髓瘤。");
+    assert!(
+        has(&e, "星河仑赛", "treats", "multiple-myeloma"),
+        "{:?}",
+        facts(&e)
+    );
+}
