@@ -969,3 +969,42 @@ fn an_ingredient_before_a_copula_does_not_take_the_indication() {
         facts(&e)
     );
 }
+
+#[test]
+fn every_institution_of_a_list_studies_the_first_therapy_after_the_verb() {
+    let e = run("星河大学医学院（星大医学院）及北辰大学医学院（北大医学院）均有团队进行 CAR-T 及干细胞治疗的研究。");
+    for o in ["星河大学医学院", "北辰大学医学院"] {
+        assert!(
+            facts(&e)
+                .iter()
+                .any(|(s, r, x)| s == "technology/car-t" && r == "studiedBy" && x.contains(o)),
+            "{o}: {:?}",
+            facts(&e)
+        );
+    }
+    // Only the first therapy after the verb.
+    assert!(
+        !has(&e, "stem-cell-therapy", "studiedBy", "星河大学医学院"),
+        "{:?}",
+        facts(&e)
+    );
+}
+
+#[test]
+fn a_maker_described_product_with_two_technology_words() {
+    let e2 = run("在国际上，美国星河制药的异体干细胞来源胰岛细胞疗法 stellaleucel 也在推进。");
+    assert!(
+        facts(&e2).iter().any(|(s, r, o)| s.contains("stellaleucel")
+            && r == "developedBy"
+            && o.contains("星河制药")),
+        "{:?}",
+        facts(&e2)
+    );
+    // A place, not a maker, before the description.
+    let e = run("在美国，异体干细胞来源胰岛细胞疗法 stellaleucel 也在推进。");
+    assert!(
+        !facts(&e).iter().any(|(_, r, _)| r == "developedBy"),
+        "{:?}",
+        facts(&e)
+    );
+}
