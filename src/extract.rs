@@ -112,6 +112,7 @@ struct Discovery {
     stop: Vec<char>,
     stop_words: Vec<String>,
     strip: Vec<String>,
+    drop_suffixes: Vec<String>,
     reject: BTreeSet<String>,
     reject_patterns: Vec<Regex>,
     reject_after: Vec<Regex>,
@@ -151,6 +152,7 @@ pub struct Extractor<'o> {
     /// The price, clinical and year patterns ([`QUANTITY_PRICE`]…): which can match a segment.
     quantity_gate: crate::prefilter::LiteralGate,
     skip_lines: Vec<Regex>,
+    citation_lines: Vec<Regex>,
     token: Regex,
     negation_cues: Vec<String>,
     negation_exclude: Vec<String>,
@@ -255,6 +257,11 @@ impl<'o> Extractor<'o> {
                     .map(|w| normalizer.normalize_label(w))
                     .collect(),
                 strip,
+                drop_suffixes: d
+                    .name_drops_suffixes
+                    .iter()
+                    .map(|w| normalizer.normalize_label(w))
+                    .collect(),
                 reject: d
                     .reject
                     .iter()
@@ -318,6 +325,12 @@ impl<'o> Extractor<'o> {
             .skip_lines
             .iter()
             .map(|p| compile(&rules_path, "segmentation.skip_lines", p))
+            .collect::<Result<_>>()?;
+        let citation_lines = rules
+            .segmentation
+            .citation_lines
+            .iter()
+            .map(|p| compile(&rules_path, "segmentation.citation_lines", p))
             .collect::<Result<_>>()?;
         let mut cues: Vec<String> = rules
             .negation
@@ -395,6 +408,7 @@ impl<'o> Extractor<'o> {
             relation_gate,
             quantity_gate,
             skip_lines,
+            citation_lines,
             token: Regex::new(r"⟨[A-Za-z]+/[A-Za-z]+:(\d+)⟩")
                 .map_err(|e| Error::Other(e.to_string()))?,
             negation_cues: cues,
@@ -485,7 +499,12 @@ impl<'o> Extractor<'o> {
                     if let Some(f) = found.iter().rev().find(|f| classes.contains(&f.top)) {
                         antecedent = Some(f.clone());
                     }
-                    Some(with_anaphora)
+                    // A reference list entry keeps its mentions but states no relation.
+                    let citation = self
+                        .citation_lines
+                        .iter()
+                        .any(|r| r.is_match(&seg.norm.text));
+                    (!citation).then_some(with_anaphora)
                 }
             };
             let skeleton = match &related {
@@ -743,15 +762,22 @@ impl<'o> Extractor<'o> {
                 }
                 // Known entity with this name: use it.
                 // A gloss in brackets or quotes do not change the name: 装甲型(armored)CAR-T.
-                let unglossed = without_gloss(name);
+                let named = d
+                    .drop_suffixes
+                    .iter()
+                    .find_map(|x| name.strip_suffix(x.as_str()))
+                    .filter(|n| n.chars().count() >= d.min_chars)
+                    .unwrap_or(name)
+                    .trim_end();
+                let unglossed = without_gloss(named);
                 let key = match self
-                    .known_by_name(&d.top, name)
+                    .known_by_name(&d.top, named)
                     .or_else(|| self.known_by_name(&d.top, &unglossed))
                 {
                     Some(id) => EntityKey::Known(id.to_string()),
                     None => EntityKey::Discovered {
                         class: d.class.clone(),
-                        name: name.to_string(),
+                        name: named.to_string(),
                     },
                 };
                 // Overlaps: a known mention of the same top class inside or over it wins;
@@ -1049,7 +1075,16 @@ impl<'o> Extractor<'o> {
                     .iter()
                     .any(|c| self.ontology.is_a(&f.class, c))
             }) {
-                let inner = self.dictionary_matches(&seg.norm.text[f.start..f.end]);
+                let name = &seg.norm.text[f.start..f.end];
+                let mut inner = self.dictionary_matches(name);
+                if rule.known_names && inner.iter().any(|m| m.start == 0 && m.end == name.len()) {
+                    // The whole name is in the dictionary: look inside it without its first,
+                    // then without its last character.
+                    let first = name.chars().next().map_or(0, char::len_utf8);
+                    let last = name.chars().next_back().map_or(0, char::len_utf8);
+                    inner = self.dictionary_matches(&name[..name.len() - last]);
+                    inner.extend(self.dictionary_matches(&name[first..]));
+                }
                 for m in inner {
                     if m.key == f.key
                         || !rule.classes.contains(&m.top)
@@ -1270,11 +1305,26 @@ impl<'o> Extractor<'o> {
             .any(|c| self.ontology.is_a(top, c) || c == top)
     }
 
-    /// A hedge (question, hypothesis, plan) inside the match or just before it.
+    /// A hedge (question, hypothesis, plan) inside the match or just before it; a word of the
+    /// exclude list that holds it (用药计划: a programme, not a plan) does not count.
     fn hedged(&self, sk: &str, start: usize, end: usize) -> bool {
         let from = floor_char(sk, start.saturating_sub(18));
         let region = &sk[from..end];
-        self.hedges.iter().any(|h| region.contains(h.as_str()))
+        self.hedges.iter().any(|h| {
+            region
+                .match_indices(h.as_str())
+                .any(|(i, _)| !self.excluded(sk, from + i, h))
+        })
+    }
+
+    /// Whether the cue at byte `at` of `sk` is part of a word of the exclude list (未来, 不仅).
+    fn excluded(&self, sk: &str, at: usize, cue: &str) -> bool {
+        self.negation_exclude.iter().any(|x| {
+            x.contains(cue)
+                && sk[floor_char(sk, at.saturating_sub(x.len()))
+                    ..ceil_char(sk, (at + x.len()).min(sk.len()))]
+                    .contains(x.as_str())
+        })
     }
 
     /// A negation cue inside the match or within the window before it (in the skeleton).
@@ -1295,14 +1345,7 @@ impl<'o> Extractor<'o> {
         let region = &sk[from..end];
         for cue in &self.negation_cues {
             for (i, _) in region.match_indices(cue.as_str()) {
-                let at = from + i;
-                let excluded = self.negation_exclude.iter().any(|x| {
-                    x.contains(cue.as_str())
-                        && sk[floor_char(sk, at.saturating_sub(x.len()))
-                            ..ceil_char(sk, (at + x.len()).min(sk.len()))]
-                            .contains(x.as_str())
-                });
-                if !excluded {
+                if !self.excluded(sk, from + i, cue) {
                     return true;
                 }
             }

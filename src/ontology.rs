@@ -182,6 +182,10 @@ pub struct SegmentationRules {
     /// Lines matching any of these regexes (on the normalised line) are boilerplate, skipped.
     #[serde(default)]
     pub skip_lines: Vec<String>,
+    /// Sentences matching any of these regexes cite a source (a reference list entry): their
+    /// names are kept, but the cited title states no relation.
+    #[serde(default)]
+    pub citation_lines: Vec<String>,
 }
 
 impl Default for SegmentationRules {
@@ -191,6 +195,7 @@ impl Default for SegmentationRules {
             line_end: "。！？!?；;：:”」』）)".into(),
             wrapped_ratio: 0.6,
             skip_lines: Vec::new(),
+            citation_lines: Vec::new(),
         }
     }
 }
@@ -231,6 +236,10 @@ pub struct DiscoveryRule {
     /// Prefixes that cannot start a name (trimmed away, longest first).
     #[serde(default)]
     pub strip_prefixes: Vec<String>,
+    /// Generic words at the end that the mention keeps but the entity's name drops
+    /// ("“现货型”CAR-T细胞" names “现货型”CAR-T).
+    #[serde(default)]
+    pub name_drops_suffixes: Vec<String>,
     /// Whole names (normalised) that are too generic to be an entity.
     #[serde(default)]
     pub reject: Vec<String>,
@@ -339,6 +348,10 @@ pub struct InnerRule {
     pub property: String,
     /// Classes of the entities named inside it.
     pub classes: Vec<String>,
+    /// Containers whose whole name is a lexicon entry are read inside too (by default only
+    /// discovered names are).
+    #[serde(default)]
+    pub known_names: bool,
 }
 
 /// Phrases that refer back to the last product or technology ("这类产品", "该疗法").

@@ -590,3 +590,421 @@ fn english_plurals_and_committees() {
         .iter()
         .all(|x| !x.contains("cell-journal") && !x.contains("journal")));
 }
+
+#[test]
+fn targets_listed_with_deng_before_a_technology_are_its_usual_targets() {
+    let e = run("目前 CD19、CD22 等靶向 CAR-T 已进入临床。");
+    for t in ["target/cd19", "target/cd22"] {
+        assert!(
+            has(&e, "technology/car-t", "targets", t),
+            "{t}: {:?}",
+            facts(&e)
+        );
+    }
+    let e = run("CD19、BCMA 等主流靶點 CAR-T 已陸續獲批上市。");
+    assert!(
+        has(&e, "technology/car-t", "targets", "target/bcma"),
+        "{:?}",
+        facts(&e)
+    );
+    // One target before the technology word makes a kind of it; a list without a technology word
+    // states nothing.
+    for text in [
+        "CD19 等靶向 CAR-T 已进入临床。",
+        "CD19、CD22 等抗原在 B 细胞表面高表达，CAR-T 的研究仍在继续。",
+    ] {
+        let e = run(text);
+        assert!(
+            !has(&e, "technology/car-t", "targets", "target/"),
+            "{text}: {:?}",
+            facts(&e)
+        );
+    }
+}
+
+#[test]
+fn a_scheme_granted_to_patients_or_applied_to_a_therapy_covers_it() {
+    let text = "部分城市对复发难治淋巴瘤患者给予“医保+慈善援助”联合机制，减轻患者负担。";
+    let e = run(text);
+    assert!(
+        has(&e, "医保+慈善援助", "covers", "lymphoma"),
+        "{:?}",
+        facts(&e)
+    );
+    assert_offsets(text, &e);
+    let e = run("我国对 CAR-T 产品实行“临床研究”与“药品注册”双轨审批，两条路径并行。");
+    assert!(
+        has(&e, "policy/dual-track", "covers", "technology/car-t"),
+        "{:?}",
+        facts(&e)
+    );
+    // Negated: a negative fact, never coverage.
+    let e = run("部分城市并未对复发难治淋巴瘤患者给予“医保+慈善援助”联合机制，患者仍需自费。");
+    assert!(
+        !facts(&e).iter().any(|(_, r, _)| r == "covers"),
+        "{:?}",
+        facts(&e)
+    );
+}
+
+#[test]
+fn a_therapy_managed_as_a_regulatory_category_is_covered_by_it() {
+    let e = run("在我国，CAR-T 产品按“生物制品1类新药”管理，需完成三期临床试验。");
+    assert!(
+        has(
+            &e,
+            "policy/therapeutic-biologic-class-1",
+            "covers",
+            "technology/car-t"
+        ),
+        "{:?}",
+        facts(&e)
+    );
+    let e = run("干细胞治疗尚未按“生物制品1类新药”管理，仍处于临床研究阶段。");
+    assert!(
+        !facts(&e).iter().any(|(_, r, _)| r == "covers"),
+        "{:?}",
+        facts(&e)
+    );
+}
+
+#[test]
+fn a_launch_that_fills_the_gap_of_a_disease_treats_it() {
+    let e = run("国产 CAR-T 产品“星河仑赛”的上市，填补了国内复发难治多发性骨髓瘤的治疗空白。");
+    assert!(
+        has(&e, "星河仑赛", "treats", "multiple-myeloma"),
+        "{:?}",
+        facts(&e)
+    );
+    // No disease in the gap: nothing.
+    let e = run("“星河仑赛”的上市，填补了国内市场空白，多发性骨髓瘤患者仍在等待医保。");
+    assert!(
+        !has(&e, "星河仑赛", "treats", "multiple-myeloma"),
+        "{:?}",
+        facts(&e)
+    );
+}
+
+#[test]
+fn issuers_journals_and_quoted_objects_inside_longer_gaps() {
+    // An issuer right before the title marks.
+    let e = run("根据中华医学会《CAR-T 细胞治疗临床应用指南》，治疗前需评估患者。");
+    assert!(
+        facts(&e)
+            .iter()
+            .any(|(s, r, o)| s.contains("CAR-T细胞治疗临床应用指南")
+                && r == "issuedBy"
+                && o.contains("institution/cma")),
+        "{:?}",
+        facts(&e)
+    );
+    // A journal between the institution and the verb.
+    let e = run("星河市第一医院在国际期刊《Journal of Regenerative Cells》上发表了一项脐带间充质干细胞治疗膝骨关节炎的研究。");
+    assert!(
+        facts(&e).iter().any(|(s, r, o)| s.contains("uc-msc")
+            && r == "studiedBy"
+            && o.contains("星河市第一医院")),
+        "{:?}",
+        facts(&e)
+    );
+    // A quoted object naming two mentions.
+    let e = run("2025 年“沪惠保”将“CAR-T 治疗淋巴瘤”纳入特药保障。");
+    assert!(
+        has(&e, "policy/huhuibao", "covers", "technology/car-t"),
+        "{:?}",
+        facts(&e)
+    );
+    let e = run("“沪惠保”并未将“干细胞治疗糖尿病”纳入特药保障。");
+    assert!(
+        !facts(&e).iter().any(|(_, r, _)| r == "covers"),
+        "{:?}",
+        facts(&e)
+    );
+    // "开发的“…”": the quoted system is developed by the institution; negated, nothing.
+    let e = run("星河大学开发的“3D微载体培养系统”使干细胞扩增成本大幅下降。");
+    assert!(
+        facts(&e).iter().any(|(s, r, o)| s.contains("microcarrier")
+            && r == "developedBy"
+            && o.contains("星河大学")),
+        "{:?}",
+        facts(&e)
+    );
+    let e = run("星河大学并未开发“3D微载体培养系统”，只是参与了测试。");
+    assert!(
+        !facts(&e).iter().any(|(_, r, _)| r == "developedBy"),
+        "{:?}",
+        facts(&e)
+    );
+}
+
+#[test]
+fn a_therapy_given_to_a_patient_or_a_drug_that_handles_a_disease_treats_it() {
+    let text = "该院上月为一名瀰漫性大B细胞淋巴瘤病人完成首例 CAR-T 细胞输注。";
+    let e = run(text);
+    assert!(
+        has(&e, "technology/car-t", "treats", "disease/dlbcl"),
+        "{:?}",
+        facts(&e)
+    );
+    assert_offsets(text, &e);
+    // A trial is not a treatment fact.
+    let e = run("该院为一名淋巴瘤病人完成了 CAR-T 临床试验的入组。");
+    assert!(
+        !has(&e, "technology/car-t", "treats", "lymphoma"),
+        "{:?}",
+        facts(&e)
+    );
+    let e = run("出现重度细胞因子释放综合征时，通常使用托珠单抗（tocilizumab）处理。");
+    assert!(
+        has(&e, "tocilizumab", "treats", "disease/crs"),
+        "{:?}",
+        facts(&e)
+    );
+    // Negated: no treats fact at all.
+    let e = run("细胞因子释放综合征并未使用托珠单抗处理。");
+    assert!(
+        !has(&e, "tocilizumab", "treats", "disease/crs"),
+        "{:?}",
+        facts(&e)
+    );
+}
+
+#[test]
+fn a_programme_word_is_not_a_plan() {
+    // "用药计划" is a programme: the indication after it is asserted.
+    let e = run("伊基奥仑赛透过指定患者用药计划送抵澳门，用于多发性骨髓瘤病人。");
+    assert!(
+        has(
+            &e,
+            "equecabtagene-autoleucel",
+            "treats",
+            "disease/multiple-myeloma"
+        ),
+        "{:?}",
+        facts(&e)
+    );
+    // A plan is still a hedge.
+    let e = run("伊基奥仑赛计划明年送抵澳门，用于多发性骨髓瘤病人。");
+    assert!(
+        !has(&e, "equecabtagene-autoleucel", "treats", "multiple-myeloma"),
+        "{:?}",
+        facts(&e)
+    );
+}
+
+#[test]
+fn english_coverage_after_a_place() {
+    let e = run("Temcell was the first allogeneic cell product approved in Japan and is reimbursed under the national health insurance system.");
+    assert!(
+        has(&e, "policy/", "covers", "product/temcell"),
+        "{:?}",
+        facts(&e)
+    );
+    let e = run("Temcell was approved in Japan but is not reimbursed under the national health insurance system.");
+    assert!(
+        !has(&e, "policy/", "covers", "product/temcell"),
+        "{:?}",
+        facts(&e)
+    );
+}
+
+#[test]
+fn a_hospital_in_a_table_cell_after_a_latin_cell_is_the_developer() {
+    let text = "产品\t靶点\t适应症\t研发企业/机构\n\
+                GPC3 CAR-T（星河-01）\tGPC3\tHCC\t星河儿童医院\n";
+    let e = run(text);
+    assert!(
+        facts(&e).iter().any(|(s, r, o)| s.contains("gpc3")
+            && r == "developedBy"
+            && o == "Hospital:星河儿童医院"),
+        "{:?}",
+        facts(&e)
+    );
+    // A Latin name before the hospital word in the same cell still belongs to it.
+    let e = run("产品\t靶点\t研发企业/机构\nGD2 CAR-T\tGD2\tBambino Gesù 儿童医院\n");
+    assert!(
+        entities(&e).iter().any(|k| k.contains("Bambino Gesù")),
+        "{:?}",
+        entities(&e)
+    );
+}
+
+#[test]
+fn a_guideline_recommendation_is_not_a_hedge_but_an_expert_proposal_is() {
+    let e = run("国内外指南建议采用托珠单抗等抗 IL-6 药物。");
+    assert!(
+        has(&e, "tocilizumab", "targets", "target/il-6"),
+        "{:?}",
+        facts(&e)
+    );
+    let e = run("有专家建议将 CAR-T 纳入国家医保目录。");
+    assert!(
+        !has(&e, "policy/nrdl", "covers", "technology/car-t"),
+        "{:?}",
+        facts(&e)
+    );
+}
+
+#[test]
+fn a_lexicon_guideline_title_covers_what_it_names_but_a_drug_list_does_not() {
+    let e = run("近期发布的《人脐带间充质干细胞治疗膝骨性关节炎临床应用指南》明确了适应症。");
+    for o in ["uc-msc", "knee-osteoarthritis"] {
+        assert!(
+            has(&e, "ucmsc-knee-oa-guideline", "covers", o),
+            "{o}: {:?}",
+            facts(&e)
+        );
+    }
+    let e = run("该药已进入星河市糖尿病用药目录。");
+    assert!(
+        !facts(&e)
+            .iter()
+            .any(|(s, r, o)| s.contains("糖尿病用药目录")
+                && r == "covers"
+                && o.contains("diabetes")),
+        "{:?}",
+        facts(&e)
+    );
+}
+
+#[test]
+fn the_product_opening_a_sentence_is_described_by_a_later_copula() {
+    let text = "Carvykti（传奇生物）含有自体 T 细胞和慢病毒载体，是首款用于治疗多发性骨髓瘤的 BCMA CAR-T 产品。";
+    let e = run(text);
+    assert!(
+        has(&e, "carvykti", "treats", "multiple-myeloma"),
+        "{:?}",
+        facts(&e)
+    );
+    assert_offsets(text, &e);
+    // Not at the start of the sentence: the copula may describe something else.
+    let e = run("据报道，诺华与 Carvykti 的竞争加剧，是多发性骨髓瘤领域的热点话题。");
+    assert!(
+        !has(&e, "carvykti", "treats", "multiple-myeloma"),
+        "{:?}",
+        facts(&e)
+    );
+}
+
+#[test]
+fn follow_ups_gaps_and_citations_are_not_treatment_facts() {
+    // A follow-up study: investigational, not established.
+    let e = run("另一项随访 96 周的 CAR-T 治疗淋巴瘤研究亦未发现继发肿瘤。");
+    assert!(
+        !has(&e, "technology/car-t", "treats", "lymphoma"),
+        "{:?}",
+        facts(&e)
+    );
+    // "填补了…的免疫治疗空白": the missing therapy does not treat the disease.
+    let e = run("该产品的上市填补了国内淋巴瘤的免疫治疗空白。");
+    assert!(
+        !has(&e, "immunotherapy", "treats", "lymphoma"),
+        "{:?}",
+        facts(&e)
+    );
+    // A reference list entry keeps its names but states no fact.
+    let text = "- [3] CAR-T在淋巴瘤中的应用进展 - 星河医学网。网址：https://example.org/3.";
+    let e = run(text);
+    assert!(
+        entities(&e).iter().any(|k| k == "technology/car-t"),
+        "{:?}",
+        entities(&e)
+    );
+    assert!(e.assertions.is_empty(), "{:?}", facts(&e));
+    // The same words in prose are a fact.
+    let e = run("CAR-T 在淋巴瘤中的应用已相当成熟。");
+    assert!(
+        has(&e, "technology/car-t", "treats", "lymphoma"),
+        "{:?}",
+        facts(&e)
+    );
+}
+
+#[test]
+fn a_product_before_a_therapy_word_and_a_disease_treats_it() {
+    let e = run("如星河仑赛细胞治疗淋巴瘤，已有个案报道。");
+    assert!(has(&e, "星河仑赛", "treats", "lymphoma"), "{:?}", facts(&e));
+    // Something between the therapy word and the disease: no fact from this pattern.
+    let e = run("星河仑赛细胞治疗的费用与淋巴瘤患者的负担有关。");
+    assert!(
+        !has(&e, "星河仑赛", "treats", "lymphoma"),
+        "{:?}",
+        facts(&e)
+    );
+}
+
+#[test]
+fn a_variant_name_drops_the_generic_cell_word() {
+    let e = run("星河大学团队研发出成本不足 10 万元的“装甲型” CAR-T 细胞，有望降低治疗费用。");
+    let names = entities(&e);
+    assert!(
+        names
+            .iter()
+            .any(|k| k.ends_with("装甲型”CAR-T") || k.contains("armored")),
+        "{names:?}"
+    );
+    assert!(!names.iter().any(|k| k.ends_with("CAR-T细胞")), "{names:?}");
+}
+
+#[test]
+fn an_ingredient_before_a_copula_does_not_take_the_indication() {
+    let text = "Carvykti（传奇生物）含有自体 T 细胞和托珠单抗,是首款获批用于治疗多发性骨髓瘤的 CAR-T 产品。";
+    let e = run(text);
+    assert!(
+        !has(&e, "tocilizumab", "treats", "multiple-myeloma"),
+        "{:?}",
+        facts(&e)
+    );
+    assert!(
+        has(&e, "carvykti", "treats", "multiple-myeloma"),
+        "{:?}",
+        facts(&e)
+    );
+    // A comma right before the indication still joins it to the product.
+    let e =
+        run("国家药监局批准星河仑赛注射液（商品名：星河安）上市，用于治疗复发难治性多发性骨髓瘤。");
+    assert!(
+        has(&e, "星河仑赛", "treats", "multiple-myeloma"),
+        "{:?}",
+        facts(&e)
+    );
+}
+
+#[test]
+fn every_institution_of_a_list_studies_the_first_therapy_after_the_verb() {
+    let e = run("星河大学医学院（星大医学院）及北辰大学医学院（北大医学院）均有团队进行 CAR-T 及干细胞治疗的研究。");
+    for o in ["星河大学医学院", "北辰大学医学院"] {
+        assert!(
+            facts(&e)
+                .iter()
+                .any(|(s, r, x)| s == "technology/car-t" && r == "studiedBy" && x.contains(o)),
+            "{o}: {:?}",
+            facts(&e)
+        );
+    }
+    // Only the first therapy after the verb.
+    assert!(
+        !has(&e, "stem-cell-therapy", "studiedBy", "星河大学医学院"),
+        "{:?}",
+        facts(&e)
+    );
+}
+
+#[test]
+fn a_maker_described_product_with_two_technology_words() {
+    let e2 = run("在国际上，美国星河制药的异体干细胞来源胰岛细胞疗法 stellaleucel 也在推进。");
+    assert!(
+        facts(&e2).iter().any(|(s, r, o)| s.contains("stellaleucel")
+            && r == "developedBy"
+            && o.contains("星河制药")),
+        "{:?}",
+        facts(&e2)
+    );
+    // A place, not a maker, before the description.
+    let e = run("在美国，异体干细胞来源胰岛细胞疗法 stellaleucel 也在推进。");
+    assert!(
+        !facts(&e).iter().any(|(_, r, _)| r == "developedBy"),
+        "{:?}",
+        facts(&e)
+    );
+}
