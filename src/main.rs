@@ -2,6 +2,11 @@
 
 use clap::Parser;
 
+/// mimalloc: extraction and resolution allocate millions of small strings; on the 50 MB bench
+/// corpus the build takes 20 % less time than with the system allocator (BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let cli = cellkg::cli::Cli::parse();
     if let Err(e) = cellkg::cli::run(cli) {
