@@ -55,6 +55,18 @@ fn has(e: &Extraction, s: &str, r: &str, o: &str) -> bool {
         .any(|(a, b, c)| a.contains(s) && b == r && c.contains(o))
 }
 
+/// Asserts the fact `s r o` (ends matched by substring of their keys), listing the facts if not.
+#[track_caller]
+fn assert_has(e: &Extraction, s: &str, r: &str, o: &str) {
+    assert!(has(e, s, r, o), "no {s} {r} {o} in {:?}", facts(e));
+}
+
+/// Asserts there is no fact `s r o`, listing the facts if there is.
+#[track_caller]
+fn assert_lacks(e: &Extraction, s: &str, r: &str, o: &str) {
+    assert!(!has(e, s, r, o), "unexpected {s} {r} {o} in {:?}", facts(e));
+}
+
 fn entities(e: &Extraction) -> Vec<String> {
     e.mentions.iter().map(|m| key(&m.entity)).collect()
 }
@@ -75,16 +87,8 @@ fn assert_offsets(text: &str, e: &Extraction) {
 fn negated_coverage_is_a_negative_fact_never_a_positive_one() {
     let text = "截至目前，国内尚无任何 CAR-T 产品被纳入国家医保目录。";
     let e = run(text);
-    assert!(
-        has(&e, "policy/nrdl", "doesNotCover", "car-t"),
-        "{:?}",
-        facts(&e)
-    );
-    assert!(
-        !has(&e, "policy/nrdl", "covers", "car-t"),
-        "{:?}",
-        facts(&e)
-    );
+    assert_has(&e, "policy/nrdl", "doesNotCover", "car-t");
+    assert_lacks(&e, "policy/nrdl", "covers", "car-t");
     assert!(e
         .assertions
         .iter()
@@ -109,7 +113,7 @@ fn a_question_or_plan_is_not_asserted() {
 fn positive_coverage_by_a_city_scheme() {
     let text = "今年起，CAR-T 疗法被“沪惠保”纳入特药保障范围。";
     let e = run(text);
-    assert!(has(&e, "policy/", "covers", "car-t"), "{:?}", facts(&e));
+    assert_has(&e, "policy/", "covers", "car-t");
     assert_offsets(text, &e);
 }
 
@@ -119,26 +123,10 @@ fn table_rows_give_targets_indications_developers_and_rates() {
                 Breyanzi（百时美施贵宝）\tCD19\tDLBCL\t73\t53\n\
                 Carvykti（传奇生物）\tBCMA\t多发性骨髓瘤\t97\t67\n";
     let e = run(text);
-    assert!(
-        has(&e, "breyanzi", "targets", "target/cd19"),
-        "{:?}",
-        facts(&e)
-    );
-    assert!(
-        has(&e, "carvykti", "targets", "target/bcma"),
-        "{:?}",
-        facts(&e)
-    );
-    assert!(
-        has(&e, "carvykti", "treats", "multiple-myeloma"),
-        "{:?}",
-        facts(&e)
-    );
-    assert!(
-        has(&e, "carvykti", "developedBy", "legend"),
-        "{:?}",
-        facts(&e)
-    );
+    assert_has(&e, "breyanzi", "targets", "target/cd19");
+    assert_has(&e, "carvykti", "targets", "target/bcma");
+    assert_has(&e, "carvykti", "treats", "multiple-myeloma");
+    assert_has(&e, "carvykti", "developedBy", "legend");
     let orr: Vec<_> = e.clinical.iter().filter(|c| c.metric == "ORR").collect();
     assert_eq!(orr.len(), 2, "{:?}", e.clinical);
     assert!(orr
@@ -194,16 +182,8 @@ fn traditional_script_and_taiwan_currency() {
 fn english_approval_and_development() {
     let text = "The FDA approved Breyanzi, developed by Juno Therapeutics, for the treatment of large B-cell lymphoma in 2021.";
     let e = run(text);
-    assert!(
-        has(&e, "breyanzi", "approvedBy", "institution/fda"),
-        "{:?}",
-        facts(&e)
-    );
-    assert!(
-        has(&e, "breyanzi", "developedBy", "juno"),
-        "{:?}",
-        facts(&e)
-    );
+    assert_has(&e, "breyanzi", "approvedBy", "institution/fda");
+    assert_has(&e, "breyanzi", "developedBy", "juno");
     let approval = e
         .assertions
         .iter()
@@ -281,11 +261,7 @@ fn joint_development_and_a_described_product_name_their_makers() {
             facts(&e)
         );
     }
-    assert!(
-        has(&e, "carteyva", "developedBy", "jw-therapeutics"),
-        "{:?}",
-        facts(&e)
-    );
+    assert_has(&e, "carteyva", "developedBy", "jw-therapeutics");
     assert_offsets(text, &e);
 }
 
@@ -293,41 +269,25 @@ fn joint_development_and_a_described_product_name_their_makers() {
 fn a_product_in_brackets_after_a_targeted_technology_takes_its_target() {
     let text = "国内企业推出的 BCMA CAR-T（瑞泽基奥仑赛注射液）进入临床。";
     let e = run(text);
-    assert!(
-        has(&e, "瑞泽基奥仑赛", "targets", "target/bcma"),
-        "{:?}",
-        facts(&e)
-    );
+    assert_has(&e, "瑞泽基奥仑赛", "targets", "target/bcma");
     assert_offsets(text, &e);
 }
 
 #[test]
 fn a_target_before_a_technology_word_is_not_a_fact_about_the_whole_technology() {
     let e = run("以 CD19、BCMA 为靶点的 CAR-T 在血液肿瘤中疗效显著。");
-    assert!(
-        !has(&e, "technology/car-t", "targets", "target/"),
-        "{:?}",
-        facts(&e)
-    );
+    assert_lacks(&e, "technology/car-t", "targets", "target/");
 }
 
 #[test]
 fn a_clause_without_subject_continues_the_last_product() {
     let text = "Breyanzi（lisocabtagene maraleucel）是一款自体 CAR-T 产品，2021 年在美国上市，主要用于大 B 细胞淋巴瘤。";
     let e = run(text);
-    assert!(has(&e, "breyanzi", "treats", "lbcl"), "{:?}", facts(&e));
+    assert_has(&e, "breyanzi", "treats", "lbcl");
     // Another product in between takes the clause.
     let e = run("Breyanzi 已在美国上市多年，Abecma 随后获批，用于多发性骨髓瘤。");
-    assert!(
-        !has(&e, "breyanzi", "treats", "multiple-myeloma"),
-        "{:?}",
-        facts(&e)
-    );
-    assert!(
-        has(&e, "abecma", "treats", "multiple-myeloma"),
-        "{:?}",
-        facts(&e)
-    );
+    assert_lacks(&e, "breyanzi", "treats", "multiple-myeloma");
+    assert_has(&e, "abecma", "treats", "multiple-myeloma");
 }
 
 #[test]
@@ -400,12 +360,8 @@ fn english_press_release_syntax() {
         assert!(has(&e, s, r, o), "{s} {r} {o}: {:?}", facts(&e));
     }
     // A warning for an adverse event is not an indication; a later clause is another approval.
-    assert!(!has(&e, "abecma", "treats", "crs"), "{:?}", facts(&e));
-    assert!(
-        !has(&e, "tecartus", "approvedBy", "health-canada"),
-        "{:?}",
-        facts(&e)
-    );
+    assert_lacks(&e, "abecma", "treats", "crs");
+    assert_lacks(&e, "tecartus", "approvedBy", "health-canada");
     assert_offsets(text, &e);
 }
 
@@ -602,11 +558,7 @@ fn targets_listed_with_deng_before_a_technology_are_its_usual_targets() {
         );
     }
     let e = run("CD19、BCMA 等主流靶點 CAR-T 已陸續獲批上市。");
-    assert!(
-        has(&e, "technology/car-t", "targets", "target/bcma"),
-        "{:?}",
-        facts(&e)
-    );
+    assert_has(&e, "technology/car-t", "targets", "target/bcma");
     // One target before the technology word makes a kind of it; a list without a technology word
     // states nothing.
     for text in [
@@ -626,18 +578,10 @@ fn targets_listed_with_deng_before_a_technology_are_its_usual_targets() {
 fn a_scheme_granted_to_patients_or_applied_to_a_therapy_covers_it() {
     let text = "部分城市对复发难治淋巴瘤患者给予“医保+慈善援助”联合机制，减轻患者负担。";
     let e = run(text);
-    assert!(
-        has(&e, "医保+慈善援助", "covers", "lymphoma"),
-        "{:?}",
-        facts(&e)
-    );
+    assert_has(&e, "医保+慈善援助", "covers", "lymphoma");
     assert_offsets(text, &e);
     let e = run("我国对 CAR-T 产品实行“临床研究”与“药品注册”双轨审批，两条路径并行。");
-    assert!(
-        has(&e, "policy/dual-track", "covers", "technology/car-t"),
-        "{:?}",
-        facts(&e)
-    );
+    assert_has(&e, "policy/dual-track", "covers", "technology/car-t");
     // Negated: a negative fact, never coverage.
     let e = run("部分城市并未对复发难治淋巴瘤患者给予“医保+慈善援助”联合机制，患者仍需自费。");
     assert!(
@@ -671,18 +615,10 @@ fn a_therapy_managed_as_a_regulatory_category_is_covered_by_it() {
 #[test]
 fn a_launch_that_fills_the_gap_of_a_disease_treats_it() {
     let e = run("国产 CAR-T 产品“星河仑赛”的上市，填补了国内复发难治多发性骨髓瘤的治疗空白。");
-    assert!(
-        has(&e, "星河仑赛", "treats", "multiple-myeloma"),
-        "{:?}",
-        facts(&e)
-    );
+    assert_has(&e, "星河仑赛", "treats", "multiple-myeloma");
     // No disease in the gap: nothing.
     let e = run("“星河仑赛”的上市，填补了国内市场空白，多发性骨髓瘤患者仍在等待医保。");
-    assert!(
-        !has(&e, "星河仑赛", "treats", "multiple-myeloma"),
-        "{:?}",
-        facts(&e)
-    );
+    assert_lacks(&e, "星河仑赛", "treats", "multiple-myeloma");
 }
 
 #[test]
@@ -709,11 +645,7 @@ fn issuers_journals_and_quoted_objects_inside_longer_gaps() {
     );
     // A quoted object naming two mentions.
     let e = run("2025 年“沪惠保”将“CAR-T 治疗淋巴瘤”纳入特药保障。");
-    assert!(
-        has(&e, "policy/huhuibao", "covers", "technology/car-t"),
-        "{:?}",
-        facts(&e)
-    );
+    assert_has(&e, "policy/huhuibao", "covers", "technology/car-t");
     let e = run("“沪惠保”并未将“干细胞治疗糖尿病”纳入特药保障。");
     assert!(
         !facts(&e).iter().any(|(_, r, _)| r == "covers"),
@@ -741,32 +673,16 @@ fn issuers_journals_and_quoted_objects_inside_longer_gaps() {
 fn a_therapy_given_to_a_patient_or_a_drug_that_handles_a_disease_treats_it() {
     let text = "该院上月为一名瀰漫性大B细胞淋巴瘤病人完成首例 CAR-T 细胞输注。";
     let e = run(text);
-    assert!(
-        has(&e, "technology/car-t", "treats", "disease/dlbcl"),
-        "{:?}",
-        facts(&e)
-    );
+    assert_has(&e, "technology/car-t", "treats", "disease/dlbcl");
     assert_offsets(text, &e);
     // A trial is not a treatment fact.
     let e = run("该院为一名淋巴瘤病人完成了 CAR-T 临床试验的入组。");
-    assert!(
-        !has(&e, "technology/car-t", "treats", "lymphoma"),
-        "{:?}",
-        facts(&e)
-    );
+    assert_lacks(&e, "technology/car-t", "treats", "lymphoma");
     let e = run("出现重度细胞因子释放综合征时，通常使用托珠单抗（tocilizumab）处理。");
-    assert!(
-        has(&e, "tocilizumab", "treats", "disease/crs"),
-        "{:?}",
-        facts(&e)
-    );
+    assert_has(&e, "tocilizumab", "treats", "disease/crs");
     // Negated: no treats fact at all.
     let e = run("细胞因子释放综合征并未使用托珠单抗处理。");
-    assert!(
-        !has(&e, "tocilizumab", "treats", "disease/crs"),
-        "{:?}",
-        facts(&e)
-    );
+    assert_lacks(&e, "tocilizumab", "treats", "disease/crs");
 }
 
 #[test]
@@ -785,27 +701,15 @@ fn a_programme_word_is_not_a_plan() {
     );
     // A plan is still a hedge.
     let e = run("伊基奥仑赛计划明年送抵澳门，用于多发性骨髓瘤病人。");
-    assert!(
-        !has(&e, "equecabtagene-autoleucel", "treats", "multiple-myeloma"),
-        "{:?}",
-        facts(&e)
-    );
+    assert_lacks(&e, "equecabtagene-autoleucel", "treats", "multiple-myeloma");
 }
 
 #[test]
 fn english_coverage_after_a_place() {
     let e = run("Temcell was the first allogeneic cell product approved in Japan and is reimbursed under the national health insurance system.");
-    assert!(
-        has(&e, "policy/", "covers", "product/temcell"),
-        "{:?}",
-        facts(&e)
-    );
+    assert_has(&e, "policy/", "covers", "product/temcell");
     let e = run("Temcell was approved in Japan but is not reimbursed under the national health insurance system.");
-    assert!(
-        !has(&e, "policy/", "covers", "product/temcell"),
-        "{:?}",
-        facts(&e)
-    );
+    assert_lacks(&e, "policy/", "covers", "product/temcell");
 }
 
 #[test]
@@ -832,17 +736,9 @@ fn a_hospital_in_a_table_cell_after_a_latin_cell_is_the_developer() {
 #[test]
 fn a_guideline_recommendation_is_not_a_hedge_but_an_expert_proposal_is() {
     let e = run("国内外指南建议采用托珠单抗等抗 IL-6 药物。");
-    assert!(
-        has(&e, "tocilizumab", "targets", "target/il-6"),
-        "{:?}",
-        facts(&e)
-    );
+    assert_has(&e, "tocilizumab", "targets", "target/il-6");
     let e = run("有专家建议将 CAR-T 纳入国家医保目录。");
-    assert!(
-        !has(&e, "policy/nrdl", "covers", "technology/car-t"),
-        "{:?}",
-        facts(&e)
-    );
+    assert_lacks(&e, "policy/nrdl", "covers", "technology/car-t");
 }
 
 #[test]
@@ -871,37 +767,21 @@ fn a_lexicon_guideline_title_covers_what_it_names_but_a_drug_list_does_not() {
 fn the_product_opening_a_sentence_is_described_by_a_later_copula() {
     let text = "Carvykti（传奇生物）含有自体 T 细胞和慢病毒载体，是首款用于治疗多发性骨髓瘤的 BCMA CAR-T 产品。";
     let e = run(text);
-    assert!(
-        has(&e, "carvykti", "treats", "multiple-myeloma"),
-        "{:?}",
-        facts(&e)
-    );
+    assert_has(&e, "carvykti", "treats", "multiple-myeloma");
     assert_offsets(text, &e);
     // Not at the start of the sentence: the copula may describe something else.
     let e = run("据报道，诺华与 Carvykti 的竞争加剧，是多发性骨髓瘤领域的热点话题。");
-    assert!(
-        !has(&e, "carvykti", "treats", "multiple-myeloma"),
-        "{:?}",
-        facts(&e)
-    );
+    assert_lacks(&e, "carvykti", "treats", "multiple-myeloma");
 }
 
 #[test]
 fn follow_ups_gaps_and_citations_are_not_treatment_facts() {
     // A follow-up study: investigational, not established.
     let e = run("另一项随访 96 周的 CAR-T 治疗淋巴瘤研究亦未发现继发肿瘤。");
-    assert!(
-        !has(&e, "technology/car-t", "treats", "lymphoma"),
-        "{:?}",
-        facts(&e)
-    );
+    assert_lacks(&e, "technology/car-t", "treats", "lymphoma");
     // "填补了…的免疫治疗空白": the missing therapy does not treat the disease.
     let e = run("该产品的上市填补了国内淋巴瘤的免疫治疗空白。");
-    assert!(
-        !has(&e, "immunotherapy", "treats", "lymphoma"),
-        "{:?}",
-        facts(&e)
-    );
+    assert_lacks(&e, "immunotherapy", "treats", "lymphoma");
     // A reference list entry keeps its names but states no fact.
     let text = "- [3] CAR-T在淋巴瘤中的应用进展 - 星河医学网。网址：https://example.org/3.";
     let e = run(text);
@@ -913,24 +793,16 @@ fn follow_ups_gaps_and_citations_are_not_treatment_facts() {
     assert!(e.assertions.is_empty(), "{:?}", facts(&e));
     // The same words in prose are a fact.
     let e = run("CAR-T 在淋巴瘤中的应用已相当成熟。");
-    assert!(
-        has(&e, "technology/car-t", "treats", "lymphoma"),
-        "{:?}",
-        facts(&e)
-    );
+    assert_has(&e, "technology/car-t", "treats", "lymphoma");
 }
 
 #[test]
 fn a_product_before_a_therapy_word_and_a_disease_treats_it() {
     let e = run("如星河仑赛细胞治疗淋巴瘤，已有个案报道。");
-    assert!(has(&e, "星河仑赛", "treats", "lymphoma"), "{:?}", facts(&e));
+    assert_has(&e, "星河仑赛", "treats", "lymphoma");
     // Something between the therapy word and the disease: no fact from this pattern.
     let e = run("星河仑赛细胞治疗的费用与淋巴瘤患者的负担有关。");
-    assert!(
-        !has(&e, "星河仑赛", "treats", "lymphoma"),
-        "{:?}",
-        facts(&e)
-    );
+    assert_lacks(&e, "星河仑赛", "treats", "lymphoma");
 }
 
 #[test]
@@ -950,24 +822,12 @@ fn a_variant_name_drops_the_generic_cell_word() {
 fn an_ingredient_before_a_copula_does_not_take_the_indication() {
     let text = "Carvykti（传奇生物）含有自体 T 细胞和托珠单抗,是首款获批用于治疗多发性骨髓瘤的 CAR-T 产品。";
     let e = run(text);
-    assert!(
-        !has(&e, "tocilizumab", "treats", "multiple-myeloma"),
-        "{:?}",
-        facts(&e)
-    );
-    assert!(
-        has(&e, "carvykti", "treats", "multiple-myeloma"),
-        "{:?}",
-        facts(&e)
-    );
+    assert_lacks(&e, "tocilizumab", "treats", "multiple-myeloma");
+    assert_has(&e, "carvykti", "treats", "multiple-myeloma");
     // A comma right before the indication still joins it to the product.
     let e =
         run("国家药监局批准星河仑赛注射液（商品名：星河安）上市，用于治疗复发难治性多发性骨髓瘤。");
-    assert!(
-        has(&e, "星河仑赛", "treats", "multiple-myeloma"),
-        "{:?}",
-        facts(&e)
-    );
+    assert_has(&e, "星河仑赛", "treats", "multiple-myeloma");
 }
 
 #[test]
@@ -983,11 +843,7 @@ fn every_institution_of_a_list_studies_the_first_therapy_after_the_verb() {
         );
     }
     // Only the first therapy after the verb.
-    assert!(
-        !has(&e, "stem-cell-therapy", "studiedBy", "星河大学医学院"),
-        "{:?}",
-        facts(&e)
-    );
+    assert_lacks(&e, "stem-cell-therapy", "studiedBy", "星河大学医学院");
 }
 
 #[test]
