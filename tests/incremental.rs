@@ -94,6 +94,18 @@ fn manifest(work: &Path) -> serde_json::Value {
     serde_json::from_slice(&fs::read(path).unwrap()).unwrap()
 }
 
+/// The (offset, length) in the cache pack of each entry of the manifest, in pack order.
+fn pack_ranges(work: &Path) -> Vec<(u64, u64)> {
+    let mut ranges: Vec<(u64, u64)> = manifest(work)["entries"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|e| (e["offset"].as_u64().unwrap(), e["len"].as_u64().unwrap()))
+        .collect();
+    ranges.sort();
+    ranges
+}
+
 #[test]
 fn adding_one_article_extracts_only_that_article() {
     let tmp = tempfile::tempdir().unwrap();
@@ -158,16 +170,8 @@ fn removed_and_edited_articles() {
     assert_eq!((second.extracted, second.reused), (1, 8));
     assert_eq!(manifest(&inc)["entries"].as_object().unwrap().len(), 9);
     // Nothing stale: the pack holds exactly the 9 entries, back to back.
-    let m = manifest(&inc);
-    let mut ranges: Vec<(u64, u64)> = m["entries"]
-        .as_object()
-        .unwrap()
-        .values()
-        .map(|e| (e["offset"].as_u64().unwrap(), e["len"].as_u64().unwrap()))
-        .collect();
-    ranges.sort();
     let mut end = 0;
-    for (offset, len) in ranges {
+    for (offset, len) in pack_ranges(&inc) {
         assert_eq!(offset, end, "a gap in the pack");
         end += len;
     }
@@ -227,14 +231,7 @@ fn corrupt_cache_entries_are_extracted_again() {
     corpus(&docs, 0);
     build(&docs, &inc);
     let cache = inc.join("store/cache");
-    let m = manifest(&inc);
-    let mut entries: Vec<(u64, u64)> = m["entries"]
-        .as_object()
-        .unwrap()
-        .values()
-        .map(|e| (e["offset"].as_u64().unwrap(), e["len"].as_u64().unwrap()))
-        .collect();
-    entries.sort();
+    let entries = pack_ranges(&inc);
     let mut pack = fs::read(cache.join("entries.pack")).unwrap();
     // One entry with a byte flipped, one with a plausible but altered payload (same length),
     // one cut off by a truncated pack.
