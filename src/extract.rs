@@ -149,7 +149,8 @@ pub struct Extractor<'o> {
     relations: Vec<CompiledRelation>,
     /// All relation patterns at once: which can match a skeleton at all.
     relation_gate: crate::prefilter::LiteralGate,
-    /// The price, clinical and year patterns ([`QUANTITY_PRICE`]…): which can match a segment.
+    /// The price and clinical patterns ([`QUANTITY_PRICE`], [`QUANTITY_CLINICAL`]): which can
+    /// match a segment.
     quantity_gate: crate::prefilter::LiteralGate,
     skip_lines: Vec<Regex>,
     citation_lines: Vec<Regex>,
