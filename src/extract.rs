@@ -321,18 +321,17 @@ impl<'o> Extractor<'o> {
             relations.iter().map(|r| r.regex.as_str()).collect(),
             "relation patterns",
         )?;
-        let skip_lines = rules
-            .segmentation
-            .skip_lines
-            .iter()
-            .map(|p| compile(&rules_path, "segmentation.skip_lines", p))
-            .collect::<Result<_>>()?;
-        let citation_lines = rules
-            .segmentation
-            .citation_lines
-            .iter()
-            .map(|p| compile(&rules_path, "segmentation.citation_lines", p))
-            .collect::<Result<_>>()?;
+        let compile_all = |what: &str, patterns: &[String]| -> Result<Vec<Regex>> {
+            patterns
+                .iter()
+                .map(|p| compile(&rules_path, what, p))
+                .collect()
+        };
+        let skip_lines = compile_all("segmentation.skip_lines", &rules.segmentation.skip_lines)?;
+        let citation_lines = compile_all(
+            "segmentation.citation_lines",
+            &rules.segmentation.citation_lines,
+        )?;
         let mut cues: Vec<String> = rules
             .negation
             .cues

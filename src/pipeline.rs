@@ -175,17 +175,12 @@ struct Done {
     reused: bool,
 }
 
-/// Where cached extractions come from.
-struct CacheIo<'a> {
-    old: &'a Cache,
-}
-
 /// Reads and extracts one file, through the cache when there is one.
 fn process_file(
     root: &Path,
     path: &Path,
     ex: &Extractor,
-    cache: Option<&CacheIo>,
+    cache: Option<&Cache>,
     clock: &WorkerClock,
     detail: bool,
 ) -> Result<std::result::Result<Done, (String, String)>> {
@@ -197,10 +192,10 @@ fn process_file(
     };
     WorkerClock::add(&clock.read, t);
     let replaced = doc.info.replaced;
-    if let Some(io) = cache {
+    if let Some(old) = cache {
         let t = Instant::now();
         let key = crate::cache::key(&doc.info);
-        if let Some((ext, cached)) = io.old.get(&key, &doc.info) {
+        if let Some((ext, cached)) = old.get(&key, &doc.info) {
             WorkerClock::add(&clock.cache, t);
             let path = doc.info.path.clone();
             return Ok(Ok(Done {
@@ -253,7 +248,7 @@ struct Corpus {
 fn extract_files(
     inputs: &[PathBuf],
     ex: &Extractor,
-    cache: Option<&CacheIo>,
+    cache: Option<&Cache>,
     clock: &WorkerClock,
     detail: bool,
 ) -> Result<Corpus> {
@@ -391,13 +386,7 @@ fn build_in_pool(opts: &BuildOptions) -> Result<BuildReport> {
     };
     let new_cache = CacheWriter::create(&staged_store.path().join(crate::cache::DIR))?;
     let clock = WorkerClock::default();
-    let corpus = extract_files(
-        &opts.inputs,
-        &ex,
-        Some(&CacheIo { old: &old_cache }),
-        &clock,
-        timings.detail,
-    )?;
+    let corpus = extract_files(&opts.inputs, &ex, Some(&old_cache), &clock, timings.detail)?;
     timings.lap_parallel(&clock);
     let bytes = corpus.stats.bytes_read;
     report.extracted = corpus.extracted;

@@ -27,7 +27,6 @@ pub struct LiteralGate {
     ac: Option<AhoCorasick>,
     /// Per pattern, its groups as lists of literal ids.
     patterns: Vec<Vec<Vec<u32>>>,
-    n_literals: usize,
 }
 
 impl LiteralGate {
@@ -74,13 +73,7 @@ impl LiteralGate {
         Ok(LiteralGate {
             ac,
             patterns: gated,
-            n_literals: literals.len(),
         })
-    }
-
-    /// Whether pattern `i` has required literals (else it always runs).
-    pub fn is_gated(&self, i: usize) -> bool {
-        self.patterns.get(i).is_some_and(|g| !g.is_empty())
     }
 
     /// `out[i]` is set to whether pattern `i` may match somewhere in `text`: its groups'
@@ -95,16 +88,7 @@ impl LiteralGate {
             }
         }
         hits.sort_unstable_by_key(|&(_, s, e)| (s, e));
-        let mut present = vec![false; self.n_literals];
-        for &(id, _, _) in &hits {
-            present[id as usize] = true;
-        }
-        out.extend(self.patterns.iter().map(|groups| {
-            groups
-                .iter()
-                .all(|g| g.iter().any(|&id| present[id as usize]))
-                && in_order(groups, &hits)
-        }));
+        out.extend(self.patterns.iter().map(|groups| in_order(groups, &hits)));
     }
 }
 
@@ -255,6 +239,19 @@ fn class_literals(class: &Class) -> Option<Vec<Vec<u8>>> {
 mod tests {
     use super::*;
 
+    /// Asserts that every pattern matching `text` passes the gate; returns which matched.
+    fn assert_never_drops(patterns: &[&str], regexes: &[regex::Regex], text: &str) -> Vec<bool> {
+        let gated = gate(patterns, text);
+        let matched: Vec<bool> = regexes.iter().map(|re| re.is_match(text)).collect();
+        for (i, &m) in matched.iter().enumerate() {
+            assert!(
+                !m || gated[i],
+                "pattern {i} matches {text:?} but was gated out"
+            );
+        }
+        matched
+    }
+
     fn gate(patterns: &[&str], text: &str) -> Vec<bool> {
         let g = LiteralGate::new(patterns).unwrap();
         let mut out = Vec::new();
@@ -308,12 +305,7 @@ mod tests {
             .map(|p| regex::Regex::new(p).unwrap())
             .collect();
         for t in texts {
-            let gated = gate(&patterns, t);
-            for (i, re) in regexes.iter().enumerate() {
-                if re.is_match(t) {
-                    assert!(gated[i], "pattern {i} matches {t:?} but was gated out");
-                }
-            }
+            assert_never_drops(&patterns, &regexes, t);
         }
     }
 
@@ -370,12 +362,11 @@ mod tests {
                 text.push_str(pieces[(r % pieces.len() as u64) as usize]);
                 r /= pieces.len() as u64;
             }
-            let gated = gate(&patterns, &text);
-            for (i, re) in regexes.iter().enumerate() {
-                if re.is_match(&text) {
-                    matched[i] += 1;
-                    assert!(gated[i], "pattern {i} matches {text:?} but was gated out");
-                }
+            for (i, m) in assert_never_drops(&patterns, &regexes, &text)
+                .into_iter()
+                .enumerate()
+            {
+                matched[i] += usize::from(m);
             }
         }
         // Each pattern was tried on texts it matches.
