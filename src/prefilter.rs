@@ -27,6 +27,14 @@ pub struct LiteralGate {
     ac: Option<AhoCorasick>,
     /// Per pattern, its groups as lists of literal ids.
     patterns: Vec<Vec<Vec<u32>>>,
+    /// Per literal id, its length in bytes.
+    lengths: Vec<usize>,
+    /// Per literal id, the (pattern, group) pairs whose group holds it.
+    holders: Vec<Vec<(u32, u32)>>,
+    /// Per pattern, the index of its first group among all patterns' groups.
+    group_offsets: Vec<usize>,
+    /// The number of groups of all patterns.
+    group_count: usize,
 }
 
 impl LiteralGate {
@@ -70,38 +78,86 @@ impl LiteralGate {
                     .map_err(|e| e.to_string())?,
             )
         };
+        let mut holders = vec![Vec::new(); literals.len()];
+        let mut group_offsets = Vec::with_capacity(gated.len());
+        let mut group_count = 0;
+        for (pi, groups) in gated.iter().enumerate() {
+            group_offsets.push(group_count);
+            group_count += groups.len();
+            for (gi, group) in groups.iter().enumerate() {
+                for &id in group {
+                    holders[id as usize].push((pi as u32, gi as u32));
+                }
+            }
+        }
         Ok(LiteralGate {
             ac,
+            lengths: literals.iter().map(Vec::len).collect(),
             patterns: gated,
+            holders,
+            group_offsets,
+            group_count,
         })
     }
 
     /// `out[i]` is set to whether pattern `i` may match somewhere in `text`: its groups'
     /// literals occur in the text one after the other, in the order of the pattern.
+    ///
+    /// Two steps: an inverted index (literal → the groups holding it) first finds the patterns
+    /// whose every group has one of its literals somewhere in the text, and only those have
+    /// the order of their literals checked, by binary search in the occurrences sorted by
+    /// literal and start.
     pub fn candidates(&self, text: &str, out: &mut Vec<bool>) {
         out.clear();
-        // (literal, start, end) of every occurrence, by start.
-        let mut hits: Vec<(u32, usize, usize)> = Vec::new();
+        // (literal, start) of every occurrence.
+        let mut hits: Vec<(u32, usize)> = Vec::new();
         if let Some(ac) = &self.ac {
             for m in ac.find_overlapping_iter(text) {
-                hits.push((m.pattern().as_u32(), m.start(), m.end()));
+                hits.push((m.pattern().as_u32(), m.start()));
             }
         }
-        hits.sort_unstable_by_key(|&(_, s, e)| (s, e));
-        out.extend(self.patterns.iter().map(|groups| in_order(groups, &hits)));
+        hits.sort_unstable();
+        // Per pattern, how many of its groups have a literal in the text.
+        let mut present = vec![0usize; self.patterns.len()];
+        let mut group_seen = vec![false; self.group_count];
+        for (i, &(id, _)) in hits.iter().enumerate() {
+            if i > 0 && hits[i - 1].0 == id {
+                continue;
+            }
+            for &(pattern, group) in &self.holders[id as usize] {
+                let flat = self.group_offsets[pattern as usize] + group as usize;
+                if !group_seen[flat] {
+                    group_seen[flat] = true;
+                    present[pattern as usize] += 1;
+                }
+            }
+        }
+        out.extend(
+            self.patterns
+                .iter()
+                .zip(&present)
+                .map(|(groups, &n)| n == groups.len() && in_order(groups, &hits, &self.lengths)),
+        );
     }
 }
 
 /// Whether each group has an occurrence that starts at or after the end of the previous
-/// group's (the earliest one that does: that leaves the most room for the next).
-fn in_order(groups: &[Vec<u32>], hits: &[(u32, usize, usize)]) -> bool {
+/// group's (the earliest-ending one that does: that leaves the most room for the next).
+/// `hits` are (literal, start), sorted; all occurrences of a literal have its length, so a
+/// literal's earliest end after `from` is at its first start after `from`.
+fn in_order(groups: &[Vec<u32>], hits: &[(u32, usize)], lengths: &[usize]) -> bool {
     let mut from = 0;
     for group in groups {
-        let next = hits
-            .iter()
-            .filter(|&&(id, start, _)| start >= from && group.binary_search(&id).is_ok())
-            .map(|&(_, _, end)| end)
-            .min();
+        let mut next: Option<usize> = None;
+        for &id in group {
+            let at = hits.partition_point(|&h| h < (id, from));
+            if let Some(&(hid, start)) = hits.get(at) {
+                if hid == id {
+                    let end = start + lengths[id as usize];
+                    next = Some(next.map_or(end, |n: usize| n.min(end)));
+                }
+            }
+        }
         match next {
             Some(end) => from = end,
             None => return false,
