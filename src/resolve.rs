@@ -8,7 +8,7 @@
 //! `rules.toml` (`[[conflict]]`) and on prices for the same thing, currency and unit.
 //! Every assertion is kept; conflicts are reported, never resolved by overwriting.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use rayon::prelude::*;
 
@@ -66,7 +66,63 @@ pub fn clean_surface(s: &str) -> String {
     out
 }
 
+/// What one document adds, before the corpus is put together (see [`resolve`]).
+#[derive(Default)]
+struct DocumentPart {
+    /// Mentions with the rank of their entity id and of their document id (see [`Ranks`]).
+    mentions: Vec<(u32, u32, Mention)>,
+    assertions: Vec<Assertion>,
+    prices: Vec<Price>,
+    clinical: Vec<ClinicalResult>,
+}
+
+/// The entity keys of one document in the order [`resolve`] first meets them (mentions,
+/// then assertions' subjects and objects, prices, clinical results), with what each key's
+/// mentions contribute: how many mentions, and their cleaned surfaces.
+struct DocumentKeys<'a> {
+    keys: Vec<(&'a EntityKey, usize, BTreeSet<String>)>,
+}
+
+impl<'a> DocumentKeys<'a> {
+    fn of(ext: &'a Extraction) -> DocumentKeys<'a> {
+        let mut at: HashMap<&'a EntityKey, usize> = HashMap::new();
+        let mut keys: Vec<(&'a EntityKey, usize, BTreeSet<String>)> = Vec::new();
+        let mut slot = |key: &'a EntityKey| -> usize {
+            *at.entry(key).or_insert_with(|| {
+                keys.push((key, 0, BTreeSet::new()));
+                keys.len() - 1
+            })
+        };
+        let mut counted: Vec<(usize, String)> = Vec::with_capacity(ext.mentions.len());
+        for m in &ext.mentions {
+            counted.push((slot(&m.entity), clean_surface(&m.surface)));
+        }
+        for a in &ext.assertions {
+            slot(&a.subject);
+            slot(&a.object);
+        }
+        for p in &ext.prices {
+            slot(&p.subject);
+        }
+        for c in &ext.clinical {
+            slot(&c.product);
+            if let Some(i) = &c.indication {
+                slot(i);
+            }
+        }
+        for (i, clean) in counted {
+            keys[i].1 += 1;
+            keys[i].2.insert(clean);
+        }
+        DocumentKeys { keys }
+    }
+}
+
 /// Resolves the extractions of a corpus into a knowledge graph.
+///
+/// Ids are given in corpus order (a discovered name's id depends on which names came first),
+/// so that pass goes one document after the other, but only over each document's distinct
+/// keys; everything else (cleaning surfaces, building the records, sorting) runs in parallel.
 pub fn resolve(extractions: Vec<Extraction>, ex: &Extractor, stats: BuildStats) -> KnowledgeGraph {
     let ontology = ex.ontology;
     let mut ids: BTreeMap<EntityKey, String> = BTreeMap::new();
@@ -113,116 +169,145 @@ pub fn resolve(extractions: Vec<Extraction>, ex: &Extractor, stats: BuildStats) 
     // Discovered keys per id, to build their labels.
     let mut discovered: BTreeMap<String, (String, BTreeMap<String, usize>)> = BTreeMap::new();
     let mut surfaces: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    // The cleaned surfaces of each document's mentions, computed in parallel: the ids must be
-    // given in corpus order, one document after the other, but this does not depend on them.
-    let cleaned: Vec<Vec<String>> = extractions
-        .par_iter()
-        .map(|ext| {
-            ext.mentions
-                .iter()
-                .map(|m| clean_surface(&m.surface))
-                .collect()
-        })
-        .collect();
-    for (ext, cleaned) in extractions.into_iter().zip(cleaned) {
-        let Some(doc) = ext.doc else { continue };
-        let d = doc.id.clone();
-        kg.documents.insert(d.clone(), doc);
-        for (m, clean) in ext.mentions.into_iter().zip(cleaned) {
-            let id = id_of(&m.entity);
-            if let EntityKey::Discovered { class, name } = &m.entity {
+    let per_document: Vec<DocumentKeys> = extractions.par_iter().map(DocumentKeys::of).collect();
+    for (ext, keys) in extractions.iter().zip(per_document) {
+        if ext.doc.is_none() {
+            continue;
+        }
+        for (key, mentions, cleaned) in keys.keys {
+            let id = id_of(key);
+            if mentions == 0 {
+                continue;
+            }
+            if let EntityKey::Discovered { class, name } = key {
                 if !ontology.entities.contains_key(&id) {
                     let e = discovered
                         .entry(id.clone())
                         .or_insert_with(|| (class.clone(), BTreeMap::new()));
-                    *e.1.entry(name.clone()).or_default() += 1;
+                    *e.1.entry(name.clone()).or_default() += mentions;
                 }
             }
-            surfaces.entry(id.clone()).or_default().insert(clean);
-            kg.mentions.push(Mention {
-                entity: id,
-                document: d.clone(),
-                start: m.start,
-                end: m.end,
-                surface: m.surface,
-                rule: m.rule,
-            });
+            surfaces.entry(id).or_default().extend(cleaned);
         }
-        for a in ext.assertions {
-            let (s, o) = (id_of(&a.subject), id_of(&a.object));
-            if s == o {
-                continue;
+    }
+    let ranks = Ranks::new(
+        ids.values().map(String::as_str),
+        extractions
+            .iter()
+            .filter_map(|e| e.doc.as_ref().map(|d| d.id.as_str())),
+    );
+    let ids = &ids;
+    let ranks = &ranks;
+    let parts: Vec<(crate::model::DocumentInfo, DocumentPart)> = extractions
+        .into_par_iter()
+        .filter_map(|ext| {
+            let doc = ext.doc?;
+            let d = doc.id.clone();
+            let d_rank = ranks.document(&d);
+            let id = |key: &EntityKey| ids[key].clone();
+            let mut part = DocumentPart::default();
+            for m in ext.mentions {
+                let entity = id(&m.entity);
+                part.mentions.push((
+                    ranks.entity(&entity),
+                    d_rank,
+                    Mention {
+                        entity,
+                        document: d.clone(),
+                        start: m.start,
+                        end: m.end,
+                        surface: m.surface,
+                        rule: m.rule,
+                    },
+                ));
             }
-            kg.assertions.push(Assertion {
-                subject: s,
-                relation: a.relation,
-                object: o,
-                negated: a.negated,
-                evidence: Evidence {
-                    document: d.clone(),
-                    start: a.start,
-                    end: a.end,
-                    quote: a.quote,
-                    rule: a.rule,
-                    confidence: round2(a.confidence),
-                    year: a.year,
-                },
-            });
-        }
-        for p in ext.prices {
-            kg.prices.push(Price {
-                subject: id_of(&p.subject),
-                amount: p.amount,
-                amount_min: p.min,
-                amount_max: p.max,
-                currency: p.currency,
-                unit: p.unit,
-                qualifier: p.qualifier,
-                evidence: Evidence {
-                    document: d.clone(),
-                    start: p.start,
-                    end: p.end,
-                    quote: p.quote,
-                    rule: "price".into(),
-                    confidence: 0.8,
-                    year: None,
-                },
-            });
-        }
-        for c in ext.clinical {
-            kg.clinical.push(ClinicalResult {
-                product: id_of(&c.product),
-                indication: c.indication.as_ref().map(&mut id_of),
-                metric: c.metric,
-                value: c.value,
-                value_min: c.min,
-                value_max: c.max,
-                evidence: Evidence {
-                    document: d.clone(),
-                    start: c.start,
-                    end: c.end,
-                    quote: c.quote,
-                    rule: "clinical".into(),
-                    confidence: 0.8,
-                    year: None,
-                },
-            });
-        }
+            for a in ext.assertions {
+                let (s, o) = (id(&a.subject), id(&a.object));
+                if s == o {
+                    continue;
+                }
+                part.assertions.push(Assertion {
+                    subject: s,
+                    relation: a.relation,
+                    object: o,
+                    negated: a.negated,
+                    evidence: Evidence {
+                        document: d.clone(),
+                        start: a.start,
+                        end: a.end,
+                        quote: a.quote,
+                        rule: a.rule,
+                        confidence: round2(a.confidence),
+                        year: a.year,
+                    },
+                });
+            }
+            for p in ext.prices {
+                part.prices.push(Price {
+                    subject: id(&p.subject),
+                    amount: p.amount,
+                    amount_min: p.min,
+                    amount_max: p.max,
+                    currency: p.currency,
+                    unit: p.unit,
+                    qualifier: p.qualifier,
+                    evidence: Evidence {
+                        document: d.clone(),
+                        start: p.start,
+                        end: p.end,
+                        quote: p.quote,
+                        rule: "price".into(),
+                        confidence: 0.8,
+                        year: None,
+                    },
+                });
+            }
+            for c in ext.clinical {
+                part.clinical.push(ClinicalResult {
+                    product: id(&c.product),
+                    indication: c.indication.as_ref().map(id),
+                    metric: c.metric,
+                    value: c.value,
+                    value_min: c.min,
+                    value_max: c.max,
+                    evidence: Evidence {
+                        document: d.clone(),
+                        start: c.start,
+                        end: c.end,
+                        quote: c.quote,
+                        rule: "clinical".into(),
+                        confidence: 0.8,
+                        year: None,
+                    },
+                });
+            }
+            Some((doc, part))
+        })
+        .collect();
+    let mut mentions: Vec<(u32, u32, Mention)> =
+        Vec::with_capacity(parts.iter().map(|(_, p)| p.mentions.len()).sum());
+    for (doc, part) in parts {
+        kg.documents.insert(doc.id.clone(), doc);
+        mentions.extend(part.mentions);
+        kg.assertions.extend(part.assertions);
+        kg.prices.extend(part.prices);
+        kg.clinical.extend(part.clinical);
     }
 
     // Entities: everything referenced.
-    let mut referenced: BTreeSet<String> = kg.mentions.iter().map(|m| m.entity.clone()).collect();
+    let mut referenced: BTreeSet<&str> = mentions.iter().map(|m| m.2.entity.as_str()).collect();
     referenced.extend(
         kg.assertions
             .iter()
-            .flat_map(|a| [a.subject.clone(), a.object.clone()]),
+            .flat_map(|a| [a.subject.as_str(), a.object.as_str()]),
     );
-    referenced.extend(kg.prices.iter().map(|p| p.subject.clone()));
+    referenced.extend(kg.prices.iter().map(|p| p.subject.as_str()));
     referenced.extend(
         kg.clinical
             .iter()
-            .flat_map(|c| std::iter::once(c.product.clone()).chain(c.indication.clone())),
+            .flat_map(|c| std::iter::once(c.product.as_str()).chain(c.indication.as_deref())),
     );
+    let referenced: Vec<String> = referenced.into_iter().map(str::to_string).collect();
     for id in referenced {
         let entity = if let Some(lex) = ontology.entities.get(&id) {
             Entity {
@@ -275,18 +360,25 @@ pub fn resolve(extractions: Vec<Extraction>, ex: &Extractor, stats: BuildStats) 
         let label = e.label.clone();
         e.aliases.retain(|a| *a != label && !a.is_empty());
     }
-    // Stable parallel sorts: the same order whatever the thread count.
-    kg.mentions.par_sort();
+    // Mentions in their order (entity, document, start, end, surface, rule): the ranks stand
+    // for the two ids, so the sort compares numbers, and strings only on a tie of all four.
+    // Wholly equal mentions are the same mention, so an unstable sort gives one order.
+    mentions.par_sort_unstable_by(|a, b| {
+        (a.0, a.1, a.2.start, a.2.end)
+            .cmp(&(b.0, b.1, b.2.start, b.2.end))
+            .then_with(|| (&a.2.surface, &a.2.rule).cmp(&(&b.2.surface, &b.2.rule)))
+    });
     // Mentions (before duplicates go) and documents per entity: the sorted mentions come
     // entity by entity, document by document.
-    for group in kg.mentions.chunk_by(|a, b| a.entity == b.entity) {
-        if let Some(e) = kg.entities.get_mut(&group[0].entity) {
+    for group in mentions.chunk_by(|a, b| a.0 == b.0) {
+        if let Some(e) = kg.entities.get_mut(&group[0].2.entity) {
             e.mentions += group.len();
-            for same_doc in group.chunk_by(|a, b| a.document == b.document) {
-                e.documents.insert(same_doc[0].document.clone());
+            for same_doc in group.chunk_by(|a, b| a.1 == b.1) {
+                e.documents.insert(same_doc[0].2.document.clone());
             }
         }
     }
+    kg.mentions = mentions.into_iter().map(|(_, _, m)| m).collect();
     kg.mentions.dedup_by(|a, b| {
         a.entity == b.entity && a.document == b.document && a.start == b.start && a.end == b.end
     });
@@ -361,6 +453,43 @@ pub fn resolve(extractions: Vec<Extraction>, ex: &Extractor, stats: BuildStats) 
     });
     kg.conflicts = find_conflicts(&kg, ex);
     kg
+}
+
+/// The rank of each entity id and document id in the order of the strings: comparing ranks
+/// is comparing the ids.
+struct Ranks {
+    entities: HashMap<String, u32>,
+    documents: HashMap<String, u32>,
+}
+
+impl Ranks {
+    fn new<'a>(
+        entities: impl Iterator<Item = &'a str>,
+        documents: impl Iterator<Item = &'a str>,
+    ) -> Ranks {
+        Ranks {
+            entities: rank(entities),
+            documents: rank(documents),
+        }
+    }
+
+    fn entity(&self, id: &str) -> u32 {
+        self.entities[id]
+    }
+
+    fn document(&self, id: &str) -> u32 {
+        self.documents[id]
+    }
+}
+
+/// Each distinct string with its rank in sorted order.
+fn rank<'a>(ids: impl Iterator<Item = &'a str>) -> HashMap<String, u32> {
+    let sorted: BTreeSet<&str> = ids.collect();
+    sorted
+        .into_iter()
+        .enumerate()
+        .map(|(i, id)| (id.to_string(), i as u32))
+        .collect()
 }
 
 fn round2(x: f64) -> f64 {
