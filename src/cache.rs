@@ -6,7 +6,8 @@
 //!
 //! One entry per document, keyed by the SHA-256 of its [`DocumentInfo`] (which holds the SHA-256
 //! of the file bytes, the document id, path, encoding and title: everything `extract` is given
-//! besides the text, which the bytes determine), stored as compact JSON, one after the other in
+//! besides the text, which the bytes determine), stored in postcard's compact binary encoding
+//! (a third of the size of JSON, and several times faster to read back), one after the other in
 //! corpus order, in one file `cache/entries.pack` (one file, not one per document: creating and
 //! deleting thousands of small files each build cost more than writing the bytes).
 //! `cache/manifest.json` names the cellkg version, the ontology fingerprint and, per entry, its
@@ -39,7 +40,7 @@ pub const MANIFEST: &str = "manifest.json";
 /// Name of the file of entries inside the cache directory.
 pub const PACK: &str = "entries.pack";
 /// Version of the cache layout; a different one is ignored.
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 
 /// The manifest of a cache directory.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -164,7 +165,7 @@ impl Cache {
         if format!("{:x}", Sha256::digest(&bytes)) != entry.checksum {
             return None;
         }
-        let ext: Extraction = serde_json::from_slice(&bytes).ok()?;
+        let ext: Extraction = postcard::from_bytes(&bytes).ok()?;
         if ext.doc.as_ref() != Some(info) {
             return None;
         }
@@ -196,7 +197,7 @@ impl CacheWriter {
             .doc
             .as_ref()
             .ok_or_else(|| Error::Other("caching an extraction without a document".into()))?;
-        let bytes = serde_json::to_vec(ext).map_err(|e| {
+        let bytes = postcard::to_allocvec(ext).map_err(|e| {
             Error::Other(format!("serializing the cache entry of {}: {e}", info.path))
         })?;
         Ok((key(info), info.path.clone(), bytes))

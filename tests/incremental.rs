@@ -238,10 +238,13 @@ fn corrupt_cache_entries_are_extracted_again() {
     let (o, l) = (entries[0].0 as usize, entries[0].1 as usize);
     pack[o + l / 2] ^= 0x20;
     let (o, l) = (entries[1].0 as usize, entries[1].1 as usize);
-    let text = String::from_utf8(pack[o..o + l].to_vec()).unwrap();
-    let altered = text.replacen("\"start\":1", "\"start\":2", 1);
-    assert_ne!(text, altered);
-    pack[o..o + l].copy_from_slice(altered.as_bytes());
+    let mut ext: cellkg::extract::Extraction = postcard::from_bytes(&pack[o..o + l]).unwrap();
+    let m = ext.mentions.iter_mut().find(|m| m.start < 100).unwrap();
+    m.start ^= 1;
+    let altered = postcard::to_allocvec(&ext).unwrap();
+    assert_eq!(altered.len(), l);
+    assert_ne!(&pack[o..o + l], &altered[..]);
+    pack[o..o + l].copy_from_slice(&altered);
     let last = *entries.last().unwrap();
     pack.truncate((last.0 + last.1 / 2) as usize);
     fs::write(cache.join("entries.pack"), &pack).unwrap();
