@@ -158,6 +158,8 @@ pub struct Extractor<'o> {
     /// The price and clinical patterns ([`QUANTITY_PRICE`], [`QUANTITY_CLINICAL`]): which can
     /// match a segment.
     quantity_gate: crate::prefilter::LiteralGate,
+    /// The anaphora phrases of the rules, all found in one scan.
+    anaphora: AhoCorasick,
     skip_lines: Vec<Regex>,
     citation_lines: Vec<Regex>,
     token: Regex,
@@ -402,6 +404,10 @@ impl<'o> Extractor<'o> {
             vec![currency_pattern.as_str(), clinical_pattern.as_str()],
             "price and clinical patterns",
         )?;
+        let anaphora = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .build(&ontology.rules.anaphora.phrases)
+            .map_err(|e| Error::Other(format!("anaphora phrases: {e}")))?;
         let number_re = Regex::new(r"^\s*(?P<a>\d+(?:\.\d+)?)\s*%?\s*(?:(?:-|~|—|–|至|到)\s*(?P<b>\d+(?:\.\d+)?)\s*%?)?\s*(?:\([^()]*\))?\s*$").map_err(|e| Error::Other(e.to_string()))?;
         Ok(Extractor {
             ontology,
@@ -413,6 +419,7 @@ impl<'o> Extractor<'o> {
             relations,
             relation_gate,
             quantity_gate,
+            anaphora,
             skip_lines,
             citation_lines,
             token: Regex::new(r"⟨[A-Za-z]+/[A-Za-z]+:(\d+)⟩")
@@ -1043,23 +1050,38 @@ impl<'o> Extractor<'o> {
     ) -> Option<Vec<Found>> {
         let antecedent = antecedent?;
         let text = &seg.norm.text;
+        // Every occurrence of every phrase in one scan; then, phrase by phrase, its
+        // occurrences that do not overlap each other (what `str::match_indices` gives).
+        let mut hits: Vec<(usize, usize)> = self
+            .anaphora
+            .find_overlapping_iter(text.as_str())
+            .map(|m| (m.pattern().as_usize(), m.start()))
+            .collect();
+        if hits.is_empty() {
+            return None;
+        }
+        hits.sort_unstable();
+        let phrases = &self.ontology.rules.anaphora.phrases;
         let mut extra = Vec::new();
-        for phrase in &self.ontology.rules.anaphora.phrases {
-            for (at, _) in text.match_indices(phrase.as_str()) {
-                let end = at + phrase.len();
-                if found.iter().any(|f| f.start < end && at < f.end) {
-                    continue;
-                }
-                extra.push(Found {
-                    start: at,
-                    end,
-                    key: antecedent.key.clone(),
-                    top: antecedent.top.clone(),
-                    class: antecedent.class.clone(),
-                    rule: "anaphora".into(),
-                    confidence: 0.7,
-                });
+        let mut last: Option<(usize, usize)> = None;
+        for (p, at) in hits {
+            let end = at + phrases[p].len();
+            if last.is_some_and(|(lp, lend)| lp == p && at < lend) {
+                continue;
             }
+            last = Some((p, end));
+            if found.iter().any(|f| f.start < end && at < f.end) {
+                continue;
+            }
+            extra.push(Found {
+                start: at,
+                end,
+                key: antecedent.key.clone(),
+                top: antecedent.top.clone(),
+                class: antecedent.class.clone(),
+                rule: "anaphora".into(),
+                confidence: 0.7,
+            });
         }
         if extra.is_empty() {
             return None;
