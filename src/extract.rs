@@ -12,6 +12,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use rayon::prelude::*;
 use regex::{Captures, Regex};
 use rust_decimal::Decimal;
 
@@ -295,26 +296,34 @@ impl<'o> Extractor<'o> {
                 confidence: d.confidence,
             });
         }
-        let mut relations = Vec::new();
-        for r in &rules.relations {
-            let expanded =
-                expand_macros(&r.pattern, &rules.macros, ontology).map_err(|m| Error::Config {
-                    path: rules_path.clone().into(),
-                    message: format!("relation rule {}: {m}", r.name),
+        // The relation patterns are the biggest regexes: compiled in parallel (errors are
+        // still reported in the order of the rules).
+        let relations = rules
+            .relations
+            .par_iter()
+            .map(|r| -> Result<CompiledRelation> {
+                let expanded = expand_macros(&r.pattern, &rules.macros, ontology).map_err(|m| {
+                    Error::Config {
+                        path: rules_path.clone().into(),
+                        message: format!("relation rule {}: {m}", r.name),
+                    }
                 })?;
-            let regex = compile(&rules_path, &format!("relation rule {}", r.name), &expanded)?;
-            let norm_all = |v: &[String]| {
-                v.iter()
-                    .map(|c| fold(&normalizer.normalize_label(c)))
-                    .collect::<Vec<_>>()
-            };
-            relations.push(CompiledRelation {
-                rule: r.clone(),
-                regex,
-                when: norm_all(&r.when_cues),
-                unless: norm_all(&r.unless_cues),
-            });
-        }
+                let regex = compile(&rules_path, &format!("relation rule {}", r.name), &expanded)?;
+                let norm_all = |v: &[String]| {
+                    v.iter()
+                        .map(|c| fold(&normalizer.normalize_label(c)))
+                        .collect::<Vec<_>>()
+                };
+                Ok(CompiledRelation {
+                    rule: r.clone(),
+                    regex,
+                    when: norm_all(&r.when_cues),
+                    unless: norm_all(&r.unless_cues),
+                })
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .collect::<Result<Vec<_>>>()?;
         let gate = |patterns: Vec<&str>, what: &str| {
             crate::prefilter::LiteralGate::new(&patterns).map_err(|e| Error::Config {
                 path: rules_path.clone().into(),
