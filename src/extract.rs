@@ -471,13 +471,48 @@ impl<'o> Extractor<'o> {
 
     /// Extracts everything from one document.
     pub fn extract(&self, doc: DocumentInfo, text: &str) -> Extraction {
-        let (chars, segments) = self.segment(text);
-        let mut out = Extraction::default();
-        let texts: Vec<&str> = segments.iter().map(|s| s.norm.text.as_str()).collect();
-        let per_segment: Vec<Vec<Found>> = segments.iter().map(|s| self.find_mentions(s)).collect();
-        let on_topic = self.on_topic(&per_segment, &segments);
-        // The regexes of each kind of rule run rule by rule over every segment of the document
-        // (see [`captures_by_rule`]); the rest goes segment by segment, in text order.
+        self.extract_batch(vec![(doc, text)])
+            .pop()
+            .unwrap_or_default()
+    }
+
+    /// Extracts everything from several documents (each on its own: the result for a
+    /// document does not depend on the others of the batch).
+    ///
+    /// The regexes of each kind of rule run rule by rule over the sentences of the whole
+    /// batch (see [`captures_by_rule`]), not document by document: most rules pass the
+    /// literal gate of only a sentence or two of a document, so document by document each
+    /// search starts with a lazy DFA that other rules pushed out of the CPU caches. Over a
+    /// batch, the same relation searches measured 20× faster. The rest goes document by
+    /// document, segment by segment, in text order.
+    pub fn extract_batch(&self, docs: Vec<(DocumentInfo, &str)>) -> Vec<Extraction> {
+        let prepared: Vec<(DocumentInfo, Vec<char>, Vec<Segment>)> = docs
+            .into_iter()
+            .map(|(doc, text)| {
+                let (chars, segments) = self.segment(text);
+                (doc, chars, segments)
+            })
+            .collect();
+        // Every segment of the batch, as (document, segment) and as text.
+        let at: Vec<(usize, usize)> = prepared
+            .iter()
+            .enumerate()
+            .flat_map(|(di, (_, _, segments))| (0..segments.len()).map(move |si| (di, si)))
+            .collect();
+        let segment = |i: usize| &prepared[at[i].0].2[at[i].1];
+        let texts: Vec<&str> = (0..at.len())
+            .map(|i| segment(i).norm.text.as_str())
+            .collect();
+        let per_segment: Vec<Vec<Found>> = (0..at.len())
+            .map(|i| self.find_mentions(segment(i)))
+            .collect();
+        let mut on_topic: Vec<bool> = Vec::with_capacity(at.len());
+        let mut from = 0;
+        for (_, _, segments) in &prepared {
+            let to = from + segments.len();
+            on_topic.extend(self.on_topic(&per_segment[from..to], segments));
+            from = to;
+        }
         let discovered = captures_by_rule(
             &self
                 .discoveries
@@ -489,10 +524,62 @@ impl<'o> Extractor<'o> {
             |si, di| on_topic[si] || !self.discoveries[di].on_topic_only,
         );
         // First pass: the mentions of each segment and what its relation patterns read.
+        let mut passes: Vec<SegmentPass> = Vec::with_capacity(at.len());
+        let mut per_segment = per_segment.into_iter();
+        let mut from = 0;
+        for (_, _, segments) in &prepared {
+            let to = from + segments.len();
+            let found: Vec<Vec<Found>> = per_segment.by_ref().take(segments.len()).collect();
+            passes.extend(self.first_pass(segments, found, &discovered[from..to]));
+            from = to;
+        }
+        let skeletons: Vec<&str> = passes
+            .iter()
+            .map(|p| p.skeleton.as_ref().map_or("", |(sk, _)| sk.as_str()))
+            .collect();
+        let related = captures_by_rule(
+            &self.relations.iter().map(|r| &r.regex).collect::<Vec<_>>(),
+            &skeletons,
+            &self.relation_gate,
+            |si, _| passes[si].skeleton.is_some(),
+        );
+        let quantities = captures_by_rule(
+            &[&self.price_re, &self.clinical_re],
+            &texts,
+            &self.quantity_gate,
+            |si, _| matches!(segment(si).kind, SegmentKind::Text),
+        );
+        // Second pass, document by document.
+        let mut out = Vec::with_capacity(prepared.len());
+        let mut from = 0;
+        for (doc, chars, segments) in &prepared {
+            let to = from + segments.len();
+            out.push(self.second_pass(
+                doc.clone(),
+                chars,
+                segments,
+                &passes[from..to],
+                &related[from..to],
+                &quantities[from..to],
+            ));
+            from = to;
+        }
+        out
+    }
+
+    /// The first pass over a document's segments: the mentions of each segment (from the
+    /// dictionary, `found`, and the discovery cues' matches, `discovered`) and what its
+    /// relation patterns will read.
+    fn first_pass(
+        &self,
+        segments: &[Segment],
+        per_segment: Vec<Vec<Found>>,
+        discovered: &[Vec<Vec<Captures>>],
+    ) -> Vec<SegmentPass> {
         let mut table_headers: BTreeMap<usize, Vec<String>> = BTreeMap::new();
         let mut antecedent: Option<Found> = None;
         let mut passes: Vec<SegmentPass> = Vec::with_capacity(segments.len());
-        for ((seg, mut found), discovered) in segments.iter().zip(per_segment).zip(&discovered) {
+        for ((seg, mut found), discovered) in segments.iter().zip(per_segment).zip(discovered) {
             self.discover(seg, &mut found, discovered);
             let headers = match seg.kind {
                 SegmentKind::TableRow { table } => table_headers.get(&table).cloned(),
@@ -544,23 +631,20 @@ impl<'o> Extractor<'o> {
                 skeleton,
             });
         }
-        let skeletons: Vec<&str> = passes
-            .iter()
-            .map(|p| p.skeleton.as_ref().map_or("", |(sk, _)| sk.as_str()))
-            .collect();
-        let related = captures_by_rule(
-            &self.relations.iter().map(|r| &r.regex).collect::<Vec<_>>(),
-            &skeletons,
-            &self.relation_gate,
-            |si, _| passes[si].skeleton.is_some(),
-        );
-        let is_text = |si: usize| matches!(segments[si].kind, SegmentKind::Text);
-        let quantities = captures_by_rule(
-            &[&self.price_re, &self.clinical_re],
-            &texts,
-            &self.quantity_gate,
-            |si, _| is_text(si),
-        );
+        passes
+    }
+
+    /// The second pass over a document's segments: its facts, in text order.
+    fn second_pass(
+        &self,
+        doc: DocumentInfo,
+        chars: &[char],
+        segments: &[Segment],
+        passes: &[SegmentPass],
+        related: &[Vec<Vec<Captures>>],
+        quantities: &[Vec<Vec<Captures>>],
+    ) -> Extraction {
+        let mut out = Extraction::default();
         // Second pass: facts, in text order.
         let mut last_subject: Option<EntityKey> = None;
         for (si, seg) in segments.iter().enumerate() {
@@ -605,25 +689,25 @@ impl<'o> Extractor<'o> {
                     }
                 }
             }
-            self.name_facts(seg, &chars, found, &mut out);
-            self.apposition_facts(seg, &chars, found, facts_from, &mut out);
+            self.name_facts(seg, chars, found, &mut out);
+            self.apposition_facts(seg, chars, found, facts_from, &mut out);
             let rel_found = with_anaphora.as_ref().unwrap_or(found);
             match seg.kind {
                 SegmentKind::TableHeader { .. } => {}
                 SegmentKind::TableRow { .. } => {
                     let headers = headers.clone().unwrap_or_default();
-                    self.table_row(seg, &chars, found, &headers, &mut out);
+                    self.table_row(seg, chars, found, &headers, &mut out);
                     if let Some((sk, map)) = skeleton {
-                        self.relations_in(seg, &chars, rel_found, sk, map, &related[si], &mut out);
+                        self.relations_in(seg, chars, rel_found, sk, map, &related[si], &mut out);
                     }
                 }
                 SegmentKind::Text => {
                     if let Some((sk, map)) = skeleton {
-                        self.relations_in(seg, &chars, rel_found, sk, map, &related[si], &mut out);
+                        self.relations_in(seg, chars, rel_found, sk, map, &related[si], &mut out);
                     }
                     self.quantities_in(
                         seg,
-                        &chars,
+                        chars,
                         found,
                         &quantities[si],
                         &mut last_subject,
@@ -631,7 +715,7 @@ impl<'o> Extractor<'o> {
                     );
                 }
             }
-            self.inner_facts(seg, &chars, found, &mut out);
+            self.inner_facts(seg, chars, found, &mut out);
             if let Some(f) = found
                 .iter()
                 .rev()

@@ -176,63 +176,90 @@ struct Done {
 }
 
 /// Reads and extracts one file, through the cache when there is one.
-fn process_file(
-    root: &Path,
-    path: &Path,
+/// A file read and extracted (or taken from the cache), or skipped: (path, reason).
+type Processed = std::result::Result<Done, (String, String)>;
+
+/// Documents extracted together by one worker ([`Extractor::extract_batch`]).
+const BATCH: usize = 32;
+
+/// Reads, looks up in the cache and extracts a batch of files, in their order.
+fn process_files(
+    files: &[(PathBuf, PathBuf)],
     ex: &Extractor,
     cache: Option<&Cache>,
     clock: &WorkerClock,
     detail: bool,
-) -> Result<std::result::Result<Done, (String, String)>> {
-    let t = Instant::now();
-    let bytes = fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-    let doc = match crate::ingest::read_document(root, path)? {
-        Ok(doc) => doc,
-        Err(reason) => return Ok(Err((path.display().to_string(), reason))),
-    };
-    WorkerClock::add(&clock.read, t);
-    let replaced = doc.info.replaced;
-    if let Some(old) = cache {
+) -> Result<Vec<std::result::Result<Done, (String, String)>>> {
+    let mut out: Vec<std::result::Result<Done, (String, String)>> = Vec::with_capacity(files.len());
+    // The documents to extract: (index in `out`, document, bytes).
+    let mut todo = Vec::new();
+    for (root, path) in files {
         let t = Instant::now();
-        let key = crate::cache::key(&doc.info);
-        if let Some((ext, cached)) = old.get(&key, &doc.info) {
-            WorkerClock::add(&clock.cache, t);
-            let path = doc.info.path.clone();
-            return Ok(Ok(Done {
-                ext,
-                bytes,
-                replaced,
-                entry: Some((key, path, cached)),
-                reused: true,
-            }));
-        }
-        WorkerClock::add(&clock.cache, t);
-    }
-    if detail {
-        let t = Instant::now();
-        drop(ex.segment(&doc.text));
-        WorkerClock::add(&clock.normalize, t);
-    }
-    let t = Instant::now();
-    let ext = ex.extract(doc.info, &doc.text);
-    drop(doc.text);
-    WorkerClock::add(&clock.extract, t);
-    let entry = match cache {
-        Some(_) => {
+        let bytes = fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        let doc = match crate::ingest::read_document(root, path)? {
+            Ok(doc) => doc,
+            Err(reason) => {
+                out.push(Err((path.display().to_string(), reason)));
+                continue;
+            }
+        };
+        WorkerClock::add(&clock.read, t);
+        let replaced = doc.info.replaced;
+        if let Some(old) = cache {
             let t = Instant::now();
-            let entry = CacheWriter::entry(&ext)?;
+            let key = crate::cache::key(&doc.info);
+            if let Some((ext, cached)) = old.get(&key, &doc.info) {
+                WorkerClock::add(&clock.cache, t);
+                let path = doc.info.path.clone();
+                out.push(Ok(Done {
+                    ext,
+                    bytes,
+                    replaced,
+                    entry: Some((key, path, cached)),
+                    reused: true,
+                }));
+                continue;
+            }
             WorkerClock::add(&clock.cache, t);
-            Some(entry)
         }
-        None => None,
-    };
-    Ok(Ok(Done {
-        ext,
-        bytes,
-        replaced,
-        entry,
-        reused: false,
-    }))
+        if detail {
+            let t = Instant::now();
+            drop(ex.segment(&doc.text));
+            WorkerClock::add(&clock.normalize, t);
+        }
+        // A placeholder, replaced once the batch is extracted.
+        out.push(Err((String::new(), String::new())));
+        todo.push((out.len() - 1, doc, bytes));
+    }
+    if todo.is_empty() {
+        return Ok(out);
+    }
+    let t = Instant::now();
+    let extractions = ex.extract_batch(
+        todo.iter()
+            .map(|(_, doc, _)| (doc.info.clone(), doc.text.as_str()))
+            .collect(),
+    );
+    WorkerClock::add(&clock.extract, t);
+    for ((i, doc, bytes), ext) in todo.into_iter().zip(extractions) {
+        let entry = match cache {
+            Some(_) => {
+                let t = Instant::now();
+                let entry = CacheWriter::entry(&ext)?;
+                WorkerClock::add(&clock.cache, t);
+                Some(entry)
+            }
+            None => None,
+        };
+        out[i] = Ok(Done {
+            ext,
+            bytes,
+            replaced: doc.info.replaced,
+            entry,
+            reused: false,
+        });
+    }
+    Ok(out)
 }
 
 /// The extractions of a corpus, in path order, with what the cache did.
@@ -253,10 +280,14 @@ fn extract_files(
     detail: bool,
 ) -> Result<Corpus> {
     let (files, mut skipped) = crate::ingest::collect_files(inputs)?;
-    let results: Vec<Result<std::result::Result<Done, (String, String)>>> = files
-        .par_iter()
-        .map(|(root, path)| process_file(root, path, ex, cache, clock, detail))
+    let batches: Vec<Result<Vec<Processed>>> = files
+        .par_chunks(BATCH)
+        .map(|batch| process_files(batch, ex, cache, clock, detail))
         .collect();
+    let mut results = Vec::with_capacity(files.len());
+    for batch in batches {
+        results.extend(batch?);
+    }
     let mut corpus = Corpus {
         extractions: Vec::with_capacity(results.len()),
         stats: BuildStats::default(),
@@ -266,7 +297,7 @@ fn extract_files(
     };
     let mut seen_ids = std::collections::BTreeSet::new();
     for r in results {
-        match r? {
+        match r {
             Ok(done) => {
                 let id = done
                     .ext

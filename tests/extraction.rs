@@ -864,3 +864,40 @@ fn a_maker_described_product_with_two_technology_words() {
         facts(&e)
     );
 }
+
+/// A batch extracts each document as it would be extracted alone: the seeds together (one of
+/// them twice, and in reverse order) give, document for document, what each gives by itself.
+#[test]
+fn a_batch_extracts_each_document_as_alone() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds");
+    let mut docs = Vec::new();
+    for entry in std::fs::read_dir(&root).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "txt") {
+            docs.push(
+                cellkg::ingest::read_document(&root, &path)
+                    .unwrap()
+                    .unwrap(),
+            );
+        }
+    }
+    docs.sort_by(|a, b| b.info.path.cmp(&a.info.path));
+    assert!(docs.len() >= 3, "seeds: {}", docs.len());
+    let bytes = |e: &Extraction| postcard::to_allocvec(e).unwrap();
+    let alone: Vec<Vec<u8>> = docs
+        .iter()
+        .map(|d| bytes(&extractor().extract(d.info.clone(), &d.text)))
+        .collect();
+    let mut batch: Vec<(DocumentInfo, &str)> = docs
+        .iter()
+        .map(|d| (d.info.clone(), d.text.as_str()))
+        .collect();
+    batch.push(batch[0].clone());
+    let together = extractor().extract_batch(batch);
+    assert_eq!(together.len(), docs.len() + 1);
+    for (i, e) in together.iter().enumerate() {
+        let expected = &alone[i % docs.len()];
+        assert_eq!(&bytes(e), expected, "document {i} differs in the batch");
+    }
+    assert!(together.iter().map(|e| e.assertions.len()).sum::<usize>() > 50);
+}
