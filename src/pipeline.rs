@@ -409,7 +409,7 @@ fn build_in_pool(opts: &BuildOptions) -> Result<BuildReport> {
         let staged_out = Staged::new(&opts.out)?;
         let (exported, saved) = rayon::join(
             || crate::export::write_build(&kg, staged_out.path()),
-            || save_graph_json(&kg, staged_store.path()),
+            || save_graph(&kg, staged_store.path()),
         );
         exported?;
         saved?;
@@ -442,7 +442,7 @@ fn build_in_pool(opts: &BuildOptions) -> Result<BuildReport> {
 }
 
 /// Saves the graph (JSON) into a store directory.
-fn save_graph_json(kg: &KnowledgeGraph, dir: &Path) -> Result<()> {
+pub fn save_graph(kg: &KnowledgeGraph, dir: &Path) -> Result<()> {
     let path = dir.join("graph.json");
     let f = fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
     let mut w = std::io::BufWriter::new(f);
