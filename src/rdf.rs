@@ -10,14 +10,16 @@
 //! decide what is true, and does not write files: callers hand it a writer.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
 use std::io::{self, BufReader, Write};
 use std::path::Path;
 
-use oxigraph::io::{RdfFormat, RdfParseError, RdfParser, RdfSerializer};
+use oxigraph::io::{RdfFormat, RdfParseError, RdfParser, RdfSerializer, WriterQuadSerializer};
 use oxigraph::model::vocab::{rdf, rdfs, xsd};
-use oxigraph::model::{GraphName, NamedNode, NamedNodeRef, Quad, Term, Triple};
+use oxigraph::model::{
+    GraphName, LiteralRef, NamedNode, NamedNodeRef, Quad, Term, Triple, TripleRef,
+};
 use oxigraph::store::Store;
 use rayon::prelude::*;
 use rust_decimal::Decimal;
@@ -846,18 +848,27 @@ fn write_turtle_body(
     triples: impl Iterator<Item = io::Result<Triple>>,
     w: impl Write,
 ) -> io::Result<()> {
+    let mut ser = turtle_serializer(prefixes, SkipPrelude::new(w))?;
+    for t in triples {
+        ser.serialize_triple(&t?)?;
+    }
+    ser.finish()?.finish()?;
+    Ok(())
+}
+
+/// A Turtle serializer with `prefixes` (whose own prelude the caller drops, see
+/// [`write_turtle_body`]).
+fn turtle_serializer<W: Write>(
+    prefixes: &[(String, String)],
+    w: W,
+) -> io::Result<WriterQuadSerializer<W>> {
     let mut ser = RdfSerializer::from_format(RdfFormat::Turtle);
     for (name, iri) in prefixes {
         ser = ser
             .with_prefix(name.as_str(), iri.as_str())
             .map_err(io::Error::other)?;
     }
-    let mut ser = ser.for_writer(SkipPrelude::new(w));
-    for t in triples {
-        ser.serialize_triple(&t?)?;
-    }
-    ser.finish()?.finish()?;
-    Ok(())
+    Ok(ser.for_writer(w))
 }
 
 /// A writer that drops the `@prefix` lines at the head of what is written through it,
@@ -919,18 +930,28 @@ impl<W: Write> Write for SkipPrelude<W> {
 /// Turtle reads `product:yescarta` as the lexicon files do. Segments that are not plain names
 /// or that clash with a standard prefix are left to `id:`.
 fn turtle_prefixes<'a>(iris: impl Iterator<Item = &'a str>) -> Vec<(String, String)> {
+    let mut segments = BTreeSet::new();
+    for iri in iris {
+        add_segment(&mut segments, iri);
+    }
+    prefixes_for(segments)
+}
+
+/// Adds the first path segment of `iri` to `segments` when `iri` is an entity or node IRI.
+fn add_segment(segments: &mut BTreeSet<String>, iri: &str) {
+    if let Some((segment, _)) = iri.strip_prefix(ID_NS).and_then(|r| r.split_once('/')) {
+        if !segments.contains(segment) {
+            segments.insert(segment.to_string());
+        }
+    }
+}
+
+/// The prefixes of [`turtle_prefixes`] for the first path segments `segments`.
+fn prefixes_for(segments: BTreeSet<String>) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = TURTLE_PREFIXES
         .iter()
         .map(|(n, i)| (n.to_string(), i.to_string()))
         .collect();
-    let mut segments = std::collections::BTreeSet::new();
-    for iri in iris {
-        if let Some((segment, _)) = iri.strip_prefix(ID_NS).and_then(|r| r.split_once('/')) {
-            if !segments.contains(segment) {
-                segments.insert(segment.to_string());
-            }
-        }
-    }
     for segment in segments {
         let plain = segment.starts_with(|c: char| c.is_ascii_alphabetic())
             && segment
@@ -1131,7 +1152,7 @@ impl SortedLines {
     }
 
     fn write_turtle_in_runs(&self, mut w: impl Write, run: usize) -> io::Result<()> {
-        let prefixes = turtle_prefixes(self.lines().flat_map(line_iris));
+        let prefixes = prefixes_for(self.id_segments()?);
         for (name, iri) in &prefixes {
             writeln!(w, "@prefix {name}: <{iri}> .")?;
         }
@@ -1144,15 +1165,15 @@ impl SortedLines {
                 .par_iter()
                 .map(|b| {
                     let mut out = Vec::new();
-                    // The lines were written from checked terms: read them back unchecked.
-                    let triples = RdfParser::from_format(RdfFormat::NTriples)
-                        .lenient()
-                        .for_reader(LinesReader {
-                            lines: self.spans[b[0]..b[1]].iter().map(|s| self.line(s)),
-                            current: &[],
-                        })
-                        .map(|q| q.map(Triple::from).map_err(io::Error::other));
-                    write_turtle_body(&prefixes, triples, &mut out)?;
+                    let mut ser = turtle_serializer(&prefixes, SkipPrelude::new(&mut out))?;
+                    // The lines are read back by hand ([`LineTerms`]): they were written from
+                    // checked terms, and a parser would build owned terms again.
+                    for span in &self.spans[b[0]..b[1]] {
+                        let line = self.line(span);
+                        let terms = LineTerms::read(line).ok_or_else(|| unreadable(line))?;
+                        terms.serialize(&mut ser)?;
+                    }
+                    ser.finish()?.finish()?;
                     Ok(out)
                 })
                 .collect();
@@ -1161,6 +1182,34 @@ impl SortedLines {
             }
         }
         w.flush()
+    }
+
+    /// The first path segments of the entity and node IRIs of the lines, subjects and objects
+    /// (see [`turtle_prefixes`]), gathered in parallel.
+    fn id_segments(&self) -> io::Result<BTreeSet<String>> {
+        self.spans
+            .par_chunks(1 << 16)
+            .map(|spans| {
+                let mut segments = BTreeSet::new();
+                let mut previous: &[u8] = &[];
+                for span in spans {
+                    let line = self.line(span);
+                    let (s, _, o) = split_line(line).ok_or_else(|| unreadable(line))?;
+                    // Lines come sorted: a subject is looked at once.
+                    if s != previous {
+                        add_segment(&mut segments, utf8(s, line)?);
+                        previous = s;
+                    }
+                    if let Some(iri) = o.strip_prefix(b"<").and_then(|o| o.strip_suffix(b">")) {
+                        add_segment(&mut segments, utf8(iri, line)?);
+                    }
+                }
+                Ok(segments)
+            })
+            .try_reduce(BTreeSet::new, |mut a, b| {
+                a.extend(b);
+                Ok(a)
+            })
     }
 
     /// Line indexes cutting the lines into runs of about `size` lines, each cut falling where
@@ -1190,45 +1239,141 @@ impl SortedLines {
 /// Lines per run of [`SortedLines::write_turtle`].
 const TURTLE_RUN: usize = 20_000;
 
-/// The subject IRI and the object IRI of an N-Triples line (as [`LineBuffer`] writes them).
-fn line_iris(line: &[u8]) -> impl Iterator<Item = &str> {
-    let text = std::str::from_utf8(line).unwrap_or("");
-    let subject = text
-        .strip_prefix('<')
-        .and_then(|r| r.split_once('>'))
-        .map(|(iri, _)| iri);
-    // An object IRI is the last `<…>` of the line when a space, not `^^`, comes before it.
-    let object = text
-        .strip_suffix("> .\n")
-        .and_then(|r| r.rfind('<').map(|i| (r, i)))
-        .filter(|(r, i)| *i > 0 && r.as_bytes()[i - 1] == b' ')
-        .map(|(r, i)| &r[i + 1..]);
-    subject.into_iter().chain(object)
+fn unreadable(line: &[u8]) -> io::Error {
+    io::Error::other(format!(
+        "unreadable n-triples line: {}",
+        String::from_utf8_lossy(line).trim_end()
+    ))
 }
 
-/// Reads a sequence of byte slices as one stream.
-struct LinesReader<'a, I: Iterator<Item = &'a [u8]>> {
-    lines: I,
-    current: &'a [u8],
+fn utf8<'a>(bytes: &'a [u8], line: &[u8]) -> io::Result<&'a str> {
+    std::str::from_utf8(bytes).map_err(|_| unreadable(line))
 }
 
-impl<'a, I: Iterator<Item = &'a [u8]>> io::Read for LinesReader<'a, I> {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        let mut n = 0;
-        while n < out.len() {
-            if self.current.is_empty() {
-                match self.lines.next() {
-                    Some(line) => self.current = line,
-                    None => break,
-                }
+/// The subject IRI, the predicate IRI and the object (as written) of a line as [`LineBuffer`]
+/// writes it: `<s> <p> o .\n`. IRIs hold no `>` (they are checked), so the first `>` ends
+/// each.
+fn split_line(line: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
+    let rest = line.strip_prefix(b"<")?;
+    let i = rest.iter().position(|&c| c == b'>')?;
+    let (s, rest) = (&rest[..i], rest[i + 1..].strip_prefix(b" <")?);
+    let j = rest.iter().position(|&c| c == b'>')?;
+    let (p, rest) = (&rest[..j], rest[j + 1..].strip_prefix(b" ")?);
+    Some((s, p, rest.strip_suffix(b" .\n")?))
+}
+
+/// The terms of a line, read back without building owned terms (but for a literal with escapes).
+struct LineTerms<'a> {
+    subject: &'a str,
+    predicate: &'a str,
+    object: LineObject<'a>,
+}
+
+enum LineObject<'a> {
+    Iri(&'a str),
+    /// A literal: its value (unescaped), and its language tag or datatype IRI if any.
+    Literal {
+        value: Cow<'a, str>,
+        language: Option<&'a str>,
+        datatype: Option<&'a str>,
+    },
+}
+
+impl<'a> LineTerms<'a> {
+    fn read(line: &'a [u8]) -> Option<Self> {
+        let (s, p, o) = split_line(line)?;
+        let text = |b: &'a [u8]| std::str::from_utf8(b).ok();
+        let object = if let Some(iri) = o.strip_prefix(b"<").and_then(|o| o.strip_suffix(b">")) {
+            LineObject::Iri(text(iri)?)
+        } else {
+            let body = o.strip_prefix(b"\"")?;
+            // The closing quote is the first one not escaped.
+            let mut k = 0;
+            while k < body.len() && body[k] != b'"' {
+                k += if body[k] == b'\\' { 2 } else { 1 };
             }
-            let k = self.current.len().min(out.len() - n);
-            out[n..n + k].copy_from_slice(&self.current[..k]);
-            self.current = &self.current[k..];
-            n += k;
-        }
-        Ok(n)
+            let (raw, rest) = (text(body.get(..k)?)?, body.get(k + 1..)?);
+            let value = if raw.contains('\\') {
+                Cow::Owned(unescape(raw)?)
+            } else {
+                Cow::Borrowed(raw)
+            };
+            let (mut language, mut datatype) = (None, None);
+            if let Some(tag) = rest.strip_prefix(b"@") {
+                language = Some(text(tag)?);
+            } else if let Some(dt) = rest.strip_prefix(b"^^<").and_then(|r| r.strip_suffix(b">")) {
+                datatype = Some(text(dt)?);
+            } else if !rest.is_empty() {
+                return None;
+            }
+            LineObject::Literal {
+                value,
+                language,
+                datatype,
+            }
+        };
+        Some(LineTerms {
+            subject: text(s)?,
+            predicate: text(p)?,
+            object,
+        })
     }
+
+    fn serialize<W: Write>(&self, ser: &mut WriterQuadSerializer<W>) -> io::Result<()> {
+        let s = NamedNodeRef::new_unchecked(self.subject);
+        let p = NamedNodeRef::new_unchecked(self.predicate);
+        match &self.object {
+            LineObject::Iri(iri) => {
+                ser.serialize_triple(TripleRef::new(s, p, NamedNodeRef::new_unchecked(iri)))
+            }
+            LineObject::Literal {
+                value,
+                language,
+                datatype,
+            } => {
+                let literal = match (language, datatype) {
+                    (Some(tag), _) => LiteralRef::new_language_tagged_literal_unchecked(value, tag),
+                    (None, Some(dt)) => {
+                        LiteralRef::new_typed_literal(value, NamedNodeRef::new_unchecked(dt))
+                    }
+                    (None, None) => LiteralRef::new_simple_literal(value),
+                };
+                ser.serialize_triple(TripleRef::new(s, p, literal))
+            }
+        }
+    }
+}
+
+/// The value of an N-Triples string with its escapes replaced (`None` for a bad escape).
+fn unescape(raw: &str) -> Option<String> {
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next()? {
+            't' => out.push('\t'),
+            'b' => out.push('\u{8}'),
+            'n' => out.push('\n'),
+            'r' => out.push('\r'),
+            'f' => out.push('\u{c}'),
+            '"' => out.push('"'),
+            '\'' => out.push('\''),
+            '\\' => out.push('\\'),
+            u @ ('u' | 'U') => {
+                let n = if u == 'u' { 4 } else { 8 };
+                let hex: String = chars.by_ref().take(n).collect();
+                let code = u32::from_str_radix(&hex, 16)
+                    .ok()
+                    .filter(|_| hex.len() == n)?;
+                out.push(char::from_u32(code)?);
+            }
+            _ => return None,
+        }
+    }
+    Some(out)
 }
 
 fn write_error(what: &str, e: io::Error) -> Error {
@@ -1410,9 +1555,40 @@ mod tests {
             ));
         }
         assert_eq!(
-            String::from_utf8(mine.buf).unwrap(),
+            String::from_utf8(mine.buf.clone()).unwrap(),
             String::from_utf8(theirs.buf).unwrap()
         );
+        // Read back, each line gives the same terms again.
+        for i in 0..mine.starts.len() {
+            let line = mine.get(i);
+            let terms = LineTerms::read(line).unwrap();
+            let o: Term = match &terms.object {
+                LineObject::Iri(iri) => NamedNode::new_unchecked(*iri).into(),
+                LineObject::Literal {
+                    value,
+                    language: Some(tag),
+                    ..
+                } => Literal::new_language_tagged_literal_unchecked(value.as_ref(), *tag).into(),
+                LineObject::Literal {
+                    value,
+                    datatype: Some(dt),
+                    ..
+                } => {
+                    Literal::new_typed_literal(value.as_ref(), NamedNode::new_unchecked(*dt)).into()
+                }
+                LineObject::Literal { value, .. } => {
+                    Literal::new_simple_literal(value.as_ref()).into()
+                }
+            };
+            let t = Triple::new(
+                NamedNode::new_unchecked(terms.subject),
+                NamedNode::new_unchecked(terms.predicate),
+                o,
+            );
+            assert_eq!(format!("{t} .\n").as_bytes(), line);
+        }
+        assert_eq!(unescape("a\\u00e9\\U0001F600\\\\"), Some("aé😀\\".into()));
+        assert_eq!(unescape("a\\q"), None);
     }
 
     #[test]
