@@ -223,14 +223,17 @@ const FACTS_PER_PART: usize = 2048;
 /// Lines per part for the entities and documents (an entity has a line per document).
 const LINES_PER_PART: usize = 32_768;
 
-/// A slice of the graph mapped as one unit; assertions, prices and clinical results come with
-/// their running numbers ([`running_numbers`]).
+/// A slice of the graph mapped as one unit; assertions, prices and clinical results are given
+/// by their indexes in the graph.
 enum Part<'a> {
     Documents(&'a [&'a DocumentInfo]),
     Entities(&'a [&'a Entity]),
-    Assertions(&'a [Assertion], &'a [usize]),
-    Prices(&'a [Price], &'a [usize]),
-    Clinical(&'a [ClinicalResult], &'a [usize]),
+    /// The triples the assertions assert (not their nodes).
+    Asserted(&'a [Assertion]),
+    /// The nodes of the assertions.
+    Assertions(&'a [usize]),
+    Prices(&'a [usize]),
+    Clinical(&'a [usize]),
     Conflicts(&'a [Conflict]),
 }
 
@@ -265,35 +268,48 @@ impl<'a> Mapping<'a> {
         })
     }
 
-    /// The parts of the graph, each a bounded amount of work.
-    fn parts<'p>(&self, numbers: &'p Numbers, refs: &'p Refs<'a>) -> Vec<Part<'p>>
+    /// The parts of the graph, each a bounded amount of work. The parts are cut so that each
+    /// covers a range of the sorted lines that hardly overlaps the others' (nodes in the order
+    /// of their document, entities by first path segment, the asserted triples apart), which
+    /// makes the final sort of [`SortedLines::new`] little more than a concatenation.
+    fn parts<'p>(&self, plan: &'p Plan<'a>) -> Vec<Part<'p>>
     where
         'a: 'p,
     {
         let kg = self.kg;
         let mut parts = Vec::new();
-        for docs in refs.documents.chunks(LINES_PER_PART / 5) {
+        for docs in plan.documents.chunks(LINES_PER_PART / 5) {
             parts.push(Part::Documents(docs));
         }
         let mut start = 0;
         let mut lines = 0;
-        for (i, e) in refs.entities.iter().enumerate() {
+        fn segment(e: &Entity) -> &str {
+            e.id.split('/').next().unwrap_or("")
+        }
+        for (i, e) in plan.entities.iter().enumerate() {
             lines += 4 + e.aliases.len() + e.external_ids.len() + e.documents.len();
-            if lines >= LINES_PER_PART || i + 1 == refs.entities.len() {
-                parts.push(Part::Entities(&refs.entities[start..=i]));
+            let last = i + 1 == plan.entities.len()
+                || lines >= LINES_PER_PART
+                || segment(e) != segment(plan.entities[i + 1]);
+            if last {
+                parts.push(Part::Entities(&plan.entities[start..=i]));
                 start = i + 1;
                 lines = 0;
             }
         }
         let n = FACTS_PER_PART;
-        for (a, m) in kg.assertions.chunks(n).zip(numbers.assertions.chunks(n)) {
-            parts.push(Part::Assertions(a, m));
+        for a in kg.assertions.chunks(4 * n) {
+            parts.push(Part::Asserted(a));
         }
-        for (p, m) in kg.prices.chunks(n).zip(numbers.prices.chunks(n)) {
-            parts.push(Part::Prices(p, m));
+        let (assertions, prices, clinical) = &plan.facts;
+        for a in cut_at_documents(&assertions.0, &assertions.1, n) {
+            parts.push(Part::Assertions(a));
         }
-        for (c, m) in kg.clinical.chunks(n).zip(numbers.clinical.chunks(n)) {
-            parts.push(Part::Clinical(c, m));
+        for p in cut_at_documents(&prices.0, &prices.1, n) {
+            parts.push(Part::Prices(p));
+        }
+        for c in cut_at_documents(&clinical.0, &clinical.1, n) {
+            parts.push(Part::Clinical(c));
         }
         for c in kg.conflicts.chunks(n) {
             parts.push(Part::Conflicts(c));
@@ -304,17 +320,53 @@ impl<'a> Mapping<'a> {
     /// Maps every part, in parallel.
     fn map_all(&self) -> Result<Vec<LineBuffer>> {
         let kg = self.kg;
-        let numbers = Numbers {
-            assertions: running_numbers(kg.assertions.iter().map(|a| a.evidence.document.as_str())),
-            prices: running_numbers(kg.prices.iter().map(|p| p.evidence.document.as_str())),
-            clinical: running_numbers(kg.clinical.iter().map(|c| c.evidence.document.as_str())),
+        let docs = |evidence: &mut dyn Iterator<Item = &'a Evidence>| -> Vec<&'a str> {
+            evidence.map(|e| e.document.as_str()).collect()
         };
-        let refs = Refs {
+        let assertions = docs(&mut kg.assertions.iter().map(|a| &a.evidence));
+        let prices = docs(&mut kg.prices.iter().map(|p| &p.evidence));
+        let clinical = docs(&mut kg.clinical.iter().map(|c| &c.evidence));
+        let plan = Plan {
+            numbers: Numbers {
+                assertions: running_numbers(assertions.iter().copied()),
+                prices: running_numbers(prices.iter().copied()),
+                clinical: running_numbers(clinical.iter().copied()),
+            },
+            facts: (
+                (self.by_document(&assertions), assertions),
+                (self.by_document(&prices), prices),
+                (self.by_document(&clinical), clinical),
+            ),
             documents: kg.documents.values().collect(),
             entities: kg.entities.values().collect(),
         };
-        let parts = self.parts(&numbers, &refs);
-        parts.par_iter().map(|part| self.map_part(part)).collect()
+        let parts = self.parts(&plan);
+        parts
+            .par_iter()
+            .map(|part| self.map_part(&plan.numbers, part))
+            .collect()
+    }
+
+    /// The indexes of facts whose documents are `docs`, ordered (stably) as their nodes'
+    /// IRIs `{kind}/{document path}/{n}` sort: by document path followed by `/`.
+    fn by_document(&self, docs: &[&str]) -> Vec<usize> {
+        let mut distinct: Vec<&str> = docs.to_vec();
+        distinct.sort_unstable();
+        distinct.dedup();
+        distinct.sort_by_cached_key(|d| {
+            let mut key = match self.documents.get(d) {
+                Some((_, path)) => path.clone(),
+                None => iri_path(d),
+            };
+            key.push('/');
+            key
+        });
+        let rank: HashMap<&str, usize> =
+            distinct.iter().enumerate().map(|(i, d)| (*d, i)).collect();
+        let ranks: Vec<usize> = docs.iter().map(|d| rank[d]).collect();
+        let mut order: Vec<usize> = (0..docs.len()).collect();
+        order.sort_by_key(|&i| ranks[i]);
+        order
     }
 
     fn entity(&self, id: &str) -> Result<Cow<'_, str>> {
@@ -354,7 +406,8 @@ impl<'a> Mapping<'a> {
         }
     }
 
-    fn map_part(&self, part: &Part<'_>) -> Result<LineBuffer> {
+    fn map_part(&self, numbers: &Numbers, part: &Part<'_>) -> Result<LineBuffer> {
+        let kg = self.kg;
         let mut out = LineBuffer::with_capacity(self.estimate(part));
         let mut memo = Memo::default();
         let mut node = String::new();
@@ -375,16 +428,27 @@ impl<'a> Mapping<'a> {
                     self.map_entity(&mut out, e)?;
                 }
             }
-            Part::Assertions(assertions, numbers) => {
-                for (a, &n) in assertions.iter().zip(numbers) {
+            Part::Asserted(assertions) => {
+                for a in assertions.iter().filter(|a| !a.negated) {
+                    let s = self.entity(&a.subject)?;
+                    let p = memo.relation(&a.relation)?;
+                    let o = self.entity_or_literal(&a.object);
+                    out.line(Iri::whole(&s), Iri::whole(p), o);
+                }
+            }
+            Part::Assertions(indexes) => {
+                for &i in indexes {
+                    let a = &kg.assertions[i];
                     let s = self.entity(&a.subject)?;
                     let s = Iri::whole(&s);
                     let p = Iri::whole(memo.relation(&a.relation)?);
                     let o = self.entity_or_literal(&a.object);
-                    if !a.negated {
-                        out.line(s, p, o);
-                    }
-                    self.node(&mut node, "assertion", &a.evidence.document, n);
+                    self.node(
+                        &mut node,
+                        "assertion",
+                        &a.evidence.document,
+                        numbers.assertions[i],
+                    );
                     let node = Iri::whole(&node);
                     out.line(node, Iri::whole(RDF_TYPE), Object::Iri(ckg("Assertion")));
                     out.line(node, Iri::whole(RDF_SUBJECT), Object::Iri(s));
@@ -396,15 +460,22 @@ impl<'a> Mapping<'a> {
                     self.map_evidence(&mut out, &mut memo, node, &a.evidence)?;
                 }
             }
-            Part::Prices(prices, numbers) => {
-                for (p, &n) in prices.iter().zip(numbers) {
-                    self.node(&mut node, "price", &p.evidence.document, n);
+            Part::Prices(indexes) => {
+                for &i in indexes {
+                    let p = &kg.prices[i];
+                    self.node(&mut node, "price", &p.evidence.document, numbers.prices[i]);
                     self.map_price(&mut out, &mut memo, Iri::whole(&node), p)?;
                 }
             }
-            Part::Clinical(clinical, numbers) => {
-                for (c, &n) in clinical.iter().zip(numbers) {
-                    self.node(&mut node, "clinical", &c.evidence.document, n);
+            Part::Clinical(indexes) => {
+                for &i in indexes {
+                    let c = &kg.clinical[i];
+                    self.node(
+                        &mut node,
+                        "clinical",
+                        &c.evidence.document,
+                        numbers.clinical[i],
+                    );
                     self.map_clinical(&mut out, &mut memo, Iri::whole(&node), c)?;
                 }
             }
@@ -439,17 +510,24 @@ impl<'a> Mapping<'a> {
                     lines * LINE + 2 * (text + e.label.len()) + 4 * e.id.len()
                 })
                 .sum(),
-            Part::Assertions(items, _) => items
+            Part::Asserted(items) => items
                 .iter()
-                .map(|a| 14 * LINE + 2 * a.evidence.quote.len() + 3 * a.object.len())
+                .map(|a| LINE + a.subject.len() + 2 * a.object.len())
                 .sum(),
-            Part::Prices(items, _) => items
+            Part::Assertions(items) => items
                 .iter()
-                .map(|p| 16 * LINE + 2 * p.evidence.quote.len())
+                .map(|&i| {
+                    let a = &self.kg.assertions[i];
+                    14 * LINE + 2 * a.evidence.quote.len() + 3 * a.object.len()
+                })
                 .sum(),
-            Part::Clinical(items, _) => items
+            Part::Prices(items) => items
                 .iter()
-                .map(|c| 16 * LINE + 2 * c.evidence.quote.len())
+                .map(|&i| 16 * LINE + 2 * self.kg.prices[i].evidence.quote.len())
+                .sum(),
+            Part::Clinical(items) => items
+                .iter()
+                .map(|&i| 16 * LINE + 2 * self.kg.clinical[i].evidence.quote.len())
                 .sum(),
             Part::Conflicts(items) => items
                 .iter()
@@ -637,6 +715,26 @@ impl<'a> Mapping<'a> {
     }
 }
 
+/// Indexes of facts in the order of their documents, and the document of each fact.
+type Facts<'a> = (Vec<usize>, Vec<&'a str>);
+
+/// `order` cut into slices of `n` facts or a little more: a document's facts are not cut apart,
+/// so that the nodes of two parts never sort between each other.
+fn cut_at_documents<'p>(order: &'p [usize], docs: &[&str], n: usize) -> Vec<&'p [usize]> {
+    let mut cuts = Vec::new();
+    let mut start = 0;
+    let mut i = n.min(order.len());
+    while start < order.len() {
+        while i < order.len() && docs[order[i]] == docs[order[i - 1]] {
+            i += 1;
+        }
+        cuts.push(&order[start..i]);
+        start = i;
+        i = (i + n).min(order.len());
+    }
+    cuts
+}
+
 /// The running numbers of the facts ([`running_numbers`]).
 struct Numbers {
     assertions: Vec<usize>,
@@ -644,8 +742,13 @@ struct Numbers {
     clinical: Vec<usize>,
 }
 
-/// The documents and entities of the graph in order, to be cut into parts.
-struct Refs<'a> {
+/// What the graph is cut into parts from: the documents and entities in order, the facts in
+/// the order of their documents ([`Mapping::by_document`]), and their running numbers.
+struct Plan<'a> {
+    numbers: Numbers,
+    /// Of the assertions, prices and clinical results: their indexes in the order of their
+    /// documents, and the document of each fact (by index).
+    facts: (Facts<'a>, Facts<'a>, Facts<'a>),
     documents: Vec<&'a DocumentInfo>,
     entities: Vec<&'a Entity>,
 }
@@ -1107,14 +1210,19 @@ impl SortedLines {
                 Ok(spans)
             })
             .collect::<Result<Vec<_>>>()?;
-        let mut spans = Vec::with_capacity(part_spans.iter().map(Vec::len).sum());
-        for s in part_spans {
-            spans.extend(s);
-        }
         let parts: Vec<Vec<u8>> = parts.into_iter().map(|p| p.buf).collect();
         let line = |s: &Span| &parts[s.part as usize][s.start..s.start + s.len as usize];
-        // A merge sort: the parts are runs already sorted.
-        spans.par_sort_by(|a, b| line(a).cmp(line(b)));
+        // The parts are sorted runs covering ranges that hardly overlap (see
+        // [`Mapping::parts`]): put in the order of their first lines, they are nearly sorted
+        // already, and the standard stable sort, which merges the runs it finds, does the rest
+        // in little more than one comparison per line.
+        let mut runs: Vec<Vec<Span>> = part_spans.into_iter().filter(|r| !r.is_empty()).collect();
+        runs.sort_by(|a, b| line(&a[0]).cmp(line(&b[0])));
+        let mut spans = Vec::with_capacity(runs.iter().map(Vec::len).sum());
+        for run in runs {
+            spans.extend(run);
+        }
+        spans.sort_by(|a, b| line(a).cmp(line(b)));
         spans.dedup_by(|a, b| line(a) == line(b));
         Ok(SortedLines { parts, spans })
     }
