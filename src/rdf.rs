@@ -772,14 +772,14 @@ impl<'a> Memo<'a> {
 
     fn confidence(&mut self, ev: &Evidence) -> Result<&str> {
         let key = ev.confidence.to_bits();
-        if !self.confidences.contains_key(&key) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = self.confidences.entry(key) {
             let text = confidence_decimal(ev.confidence).ok_or_else(|| {
                 Error::Other(format!(
                     "{}:{}: confidence {} is not a finite number",
                     ev.document, ev.start, ev.confidence
                 ))
             })?;
-            self.confidences.insert(key, text);
+            slot.insert(text);
         }
         Ok(&self.confidences[&key])
     }
