@@ -443,7 +443,7 @@ fn build_in_pool(opts: &BuildOptions) -> Result<BuildReport> {
 
 /// The store's copy of the graph, read back by [`load_graph`] (`show`, `path`, `check`,
 /// `export`…): internal to the store, so a compact binary form (postcard) that is written and
-/// read several times faster than JSON and takes a third of its size.
+/// read several times faster than JSON and about 60 % of its size.
 pub const GRAPH_FILE: &str = "graph.postcard";
 
 /// What [`GRAPH_FILE`] starts with: postcard does not describe its data, so a file written by
