@@ -237,25 +237,49 @@ impl KnowledgeGraph {
     /// Distinct edges, one per (source, relation, target), sorted; negative assertions included
     /// under their negative relation name.
     pub fn edges(&self) -> Vec<Edge> {
-        let mut map: BTreeMap<(&str, &str, &str), Edge> = BTreeMap::new();
-        for a in &self.assertions {
-            let e = map
-                .entry((&a.subject, &a.relation, &a.object))
-                .or_insert_with(|| Edge {
-                    source: a.subject.clone(),
-                    target: a.object.clone(),
-                    relation: a.relation.clone(),
+        self.edge_groups()
+            .into_iter()
+            .map(|group| {
+                let first = group[0];
+                let mut e = Edge {
+                    source: first.subject.clone(),
+                    target: first.object.clone(),
+                    relation: first.relation.clone(),
                     documents: BTreeSet::new(),
                     evidence_count: 0,
                     confidence: 0.0,
-                });
-            e.documents.insert(a.evidence.document.clone());
-            e.evidence_count += 1;
-            if a.evidence.confidence > e.confidence {
-                e.confidence = a.evidence.confidence;
-            }
+                };
+                for a in group {
+                    e.documents.insert(a.evidence.document.clone());
+                    e.evidence_count += 1;
+                    if a.evidence.confidence > e.confidence {
+                        e.confidence = a.evidence.confidence;
+                    }
+                }
+                e
+            })
+            .collect()
+    }
+
+    /// The assertions grouped by (subject, relation, object), groups in that order, each in
+    /// the order of [`Self::assertions`]. Assertions are kept sorted by that key, so the groups
+    /// are runs found in one pass; a map sorts them when they are not.
+    pub fn edge_groups(&self) -> Vec<Vec<&Assertion>> {
+        fn key(a: &Assertion) -> (&str, &str, &str) {
+            (&a.subject, &a.relation, &a.object)
         }
-        map.into_values().collect()
+        if self.assertions.windows(2).all(|w| key(&w[0]) <= key(&w[1])) {
+            self.assertions
+                .chunk_by(|a, b| key(a) == key(b))
+                .map(|run| run.iter().collect())
+                .collect()
+        } else {
+            let mut map: BTreeMap<(&str, &str, &str), Vec<&Assertion>> = BTreeMap::new();
+            for a in &self.assertions {
+                map.entry(key(a)).or_default().push(a);
+            }
+            map.into_values().collect()
+        }
     }
 
     /// Finds an entity by id, label or alias (case-insensitive on ASCII, exact otherwise).

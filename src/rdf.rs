@@ -9,22 +9,25 @@
 //! the same graph always gives the same bytes. This module does not read the ontology, does not
 //! decide what is true, and does not write files: callers hand it a writer.
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
 use std::io::{self, BufReader, Write};
 use std::path::Path;
 
-use oxigraph::io::{RdfFormat, RdfParseError, RdfParser, RdfSerializer};
+use oxigraph::io::{RdfFormat, RdfParseError, RdfParser, RdfSerializer, WriterQuadSerializer};
 use oxigraph::model::vocab::{rdf, rdfs, xsd};
-use oxigraph::model::{GraphName, Literal, NamedNode, Quad, Term, Triple};
+use oxigraph::model::{
+    GraphName, LiteralRef, NamedNode, NamedNodeRef, Quad, Term, Triple, TripleRef,
+};
 use oxigraph::store::Store;
 use rayon::prelude::*;
 use rust_decimal::Decimal;
 
 use crate::error::{Error, Result};
 use crate::model::{
-    fmt_decimal, ClinicalResult, Conflict, Evidence, KnowledgeGraph, Price, DOC_NS, ID_NS,
-    ONTOLOGY_NS,
+    fmt_decimal, Assertion, ClinicalResult, Conflict, DocumentInfo, Entity, Evidence,
+    KnowledgeGraph, Price, DOC_NS, ID_NS, ONTOLOGY_NS,
 };
 
 /// The prefixes written at the head of Turtle output, in this order.
@@ -122,78 +125,60 @@ pub(crate) fn has_han(s: &str) -> bool {
     })
 }
 
-/// Collects the triples of the default graph, either as oxrdf triples or straight away as
-/// N-Triples lines (one allocation for the whole graph instead of several per triple).
-enum Builder {
-    Triples(Vec<Triple>),
-    Lines(LineBuffer),
-}
+// The mapping. It writes N-Triples lines straight away, without building oxrdf terms: on a large
+// graph the owned terms (several strings per triple) and their `Display` cost more than the rest
+// of the exports. The bytes are those of oxrdf's `Display` of each triple followed by ` .\n`,
+// which is what oxttl's N-Triples and N-Quads serializers write too (the tests compare).
 
-impl Builder {
-    fn push(&mut self, t: Triple) {
-        match self {
-            Builder::Triples(v) => v.push(t),
-            Builder::Lines(lines) => lines.push(&t),
-        }
-    }
+const RDF_TYPE: &str = rdf::TYPE.as_str();
+const RDF_SUBJECT: &str = rdf::SUBJECT.as_str();
+const RDF_PREDICATE: &str = rdf::PREDICATE.as_str();
+const RDF_OBJECT: &str = rdf::OBJECT.as_str();
+const RDFS_LABEL: &str = rdfs::LABEL.as_str();
+const RDFS_COMMENT: &str = rdfs::COMMENT.as_str();
+const XSD_BOOLEAN: &str = xsd::BOOLEAN.as_str();
+const XSD_DECIMAL: &str = xsd::DECIMAL.as_str();
+const XSD_INTEGER: &str = xsd::INTEGER.as_str();
+const XSD_G_YEAR: &str = xsd::G_YEAR.as_str();
 
-    /// `p` is always a term of the vocabularies above (a constant), so it is not checked again.
-    fn add(&mut self, s: &NamedNode, p: &str, o: impl Into<Term>) -> Result<()> {
-        debug_assert!(NamedNode::new(p).is_ok(), "invalid predicate <{p}>");
-        self.push(Triple::new(s.clone(), NamedNode::new_unchecked(p), o));
-        Ok(())
-    }
+/// An IRI in two pieces written one after the other (a namespace and a local name, or a whole
+/// IRI and `""`), so that the constant terms of the mapping are never built. The pieces are
+/// known to make a valid IRI: constants, or IRIs checked once when made from data ([`checked`]).
+#[derive(Clone, Copy)]
+struct Iri<'a>(&'a str, &'a str);
 
-    fn add_lang(&mut self, s: &NamedNode, p: &str, value: &str, lang: &str) -> Result<()> {
-        let lit = Literal::new_language_tagged_literal(value, lang)
-            .map_err(|e| Error::Other(format!("invalid language tag {lang}: {e}")))?;
-        self.add(s, p, lit)
-    }
-
-    fn add_typed(&mut self, s: &NamedNode, p: &str, value: String, dt: &str) -> Result<()> {
-        let dt = named(dt)?;
-        self.add(s, p, Literal::new_typed_literal(value, dt))
-    }
-
-    fn add_decimal(&mut self, s: &NamedNode, p: &str, d: &Decimal) -> Result<()> {
-        self.add_typed(s, p, fmt_decimal(d), xsd::DECIMAL.as_str())
-    }
-
-    fn add_evidence(&mut self, s: &NamedNode, ev: &Evidence) -> Result<()> {
-        self.add(
-            s,
-            &format!("{PROV}wasDerivedFrom"),
-            named(&doc_iri(&ev.document))?,
-        )?;
-        self.add(s, &ckg("quote"), Literal::new_simple_literal(&ev.quote))?;
-        self.add_typed(
-            s,
-            &ckg("start"),
-            ev.start.to_string(),
-            xsd::INTEGER.as_str(),
-        )?;
-        self.add_typed(s, &ckg("end"), ev.end.to_string(), xsd::INTEGER.as_str())?;
-        self.add(s, &ckg("rule"), Literal::new_simple_literal(&ev.rule))?;
-        let confidence = confidence_decimal(ev.confidence).ok_or_else(|| {
-            Error::Other(format!(
-                "{}:{}: confidence {} is not a finite number",
-                ev.document, ev.start, ev.confidence
-            ))
-        })?;
-        self.add_typed(s, &ckg("confidence"), confidence, xsd::DECIMAL.as_str())?;
-        if let Some(year) = ev.year {
-            self.add_typed(s, &ckg("year"), format!("{year:04}"), xsd::G_YEAR.as_str())?;
-        }
-        Ok(())
+impl<'a> Iri<'a> {
+    const fn whole(iri: &'a str) -> Self {
+        Iri(iri, "")
     }
 }
 
-fn ckg(local: &str) -> String {
-    format!("{ONTOLOGY_NS}{local}")
+/// A term of the ontology namespace.
+const fn ckg(local: &'static str) -> Iri<'static> {
+    Iri(ONTOLOGY_NS, local)
 }
 
-fn named(iri: &str) -> Result<NamedNode> {
-    NamedNode::new(iri).map_err(|e| Error::Other(format!("invalid iri <{iri}>: {e}")))
+/// The object of a line: an IRI or a literal (its value as it is, escaped when written).
+#[derive(Clone, Copy)]
+enum Object<'a> {
+    Iri(Iri<'a>),
+    /// A simple (`xsd:string`) literal.
+    Str(&'a str),
+    /// A language-tagged literal; the tag in lower case, as oxrdf keeps and writes it.
+    Lang(&'a str, &'static str),
+    /// A typed literal: its lexical form and its datatype IRI.
+    Typed(&'a str, &'static str),
+}
+
+const TRUE: Object<'static> = Object::Typed("true", XSD_BOOLEAN);
+
+/// `iri` when it is a valid IRI (what `NamedNode::new` accepts), else the error the mapping
+/// reports.
+fn checked(iri: String) -> Result<String> {
+    match NamedNode::new(iri) {
+        Ok(n) => Ok(n.into_string()),
+        Err(e) => Err(Error::Other(format!("invalid iri: {e}"))),
+    }
 }
 
 /// A confidence as an `xsd:decimal` lexical form (four decimals at most, no trailing zeros).
@@ -205,243 +190,620 @@ fn confidence_decimal(c: f64) -> Option<String> {
     Some(fmt_decimal(&d))
 }
 
-/// The node an id stands for: the entity IRI when the id is a known entity, else a plain literal.
-fn entity_or_literal(kg: &KnowledgeGraph, value: &str) -> Result<Term> {
-    if kg.entities.contains_key(value) {
-        Ok(named(&entity_iri(value))?.into())
-    } else {
-        Ok(Literal::new_simple_literal(value).into())
+/// The decimal digits of `n` in `buf`.
+fn uint(n: usize, buf: &mut [u8; 20]) -> &str {
+    let mut i = buf.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&buf[i..]).unwrap_or("0")
+}
+
+/// Running numbers per document, in the order of `docs`: the `n` of the nodes
+/// `{kind}/{document}/{n}` (0 for a document's first fact of a kind, 1 for its second…).
+fn running_numbers<'a>(docs: impl Iterator<Item = &'a str>) -> Vec<usize> {
+    let mut per_doc: HashMap<&str, usize> = HashMap::new();
+    docs.map(|doc| {
+        let slot = per_doc.entry(doc).or_insert(0);
+        *slot += 1;
+        *slot - 1
+    })
+    .collect()
+}
+
+/// Facts per part of the mapping: the parts are mapped in parallel, each into a buffer of its
+/// own (a few MB, so that no buffer is copied as it grows: fresh memory is costly to touch).
+const FACTS_PER_PART: usize = 2048;
+/// Lines per part for the entities and documents (an entity has a line per document).
+const LINES_PER_PART: usize = 32_768;
+
+/// A slice of the graph mapped as one unit; assertions, prices and clinical results are given
+/// by their indexes in the graph.
+enum Part<'a> {
+    Documents(&'a [&'a DocumentInfo]),
+    Entities(&'a [&'a Entity]),
+    /// The triples the assertions assert (not their nodes).
+    Asserted(&'a [Assertion]),
+    /// The nodes of the assertions.
+    Assertions(&'a [usize]),
+    Prices(&'a [usize]),
+    Clinical(&'a [usize]),
+    Conflicts(&'a [Conflict]),
+}
+
+/// What every part looks up, made once per graph: the IRIs of the entities and documents.
+struct Mapping<'a> {
+    kg: &'a KnowledgeGraph,
+    /// Entity id → its IRI.
+    entities: HashMap<&'a str, String>,
+    /// Document id → its IRI and its encoded IRI path.
+    documents: HashMap<&'a str, (String, String)>,
+}
+
+impl<'a> Mapping<'a> {
+    fn new(kg: &'a KnowledgeGraph) -> Result<Self> {
+        let entities = kg
+            .entities
+            .keys()
+            .map(|id| Ok((id.as_str(), checked(entity_iri(id))?)))
+            .collect::<Result<_>>()?;
+        let documents = kg
+            .documents
+            .keys()
+            .map(|id| {
+                let path = iri_path(id);
+                Ok((id.as_str(), (checked(format!("{DOC_NS}{path}"))?, path)))
+            })
+            .collect::<Result<_>>()?;
+        Ok(Mapping {
+            kg,
+            entities,
+            documents,
+        })
+    }
+
+    /// The parts of the graph, each a bounded amount of work. The parts are cut so that each
+    /// covers a range of the sorted lines that hardly overlaps the others' (nodes in the order
+    /// of their document, entities by first path segment, the asserted triples apart), which
+    /// makes the final sort of [`SortedLines::new`] little more than a concatenation.
+    fn parts<'p>(&self, plan: &'p Plan<'a>) -> Vec<Part<'p>>
+    where
+        'a: 'p,
+    {
+        let kg = self.kg;
+        let mut parts = Vec::new();
+        for docs in plan.documents.chunks(LINES_PER_PART / 5) {
+            parts.push(Part::Documents(docs));
+        }
+        let mut start = 0;
+        let mut lines = 0;
+        fn segment(e: &Entity) -> &str {
+            e.id.split('/').next().unwrap_or("")
+        }
+        for (i, e) in plan.entities.iter().enumerate() {
+            lines += 4 + e.aliases.len() + e.external_ids.len() + e.documents.len();
+            let last = i + 1 == plan.entities.len()
+                || lines >= LINES_PER_PART
+                || segment(e) != segment(plan.entities[i + 1]);
+            if last {
+                parts.push(Part::Entities(&plan.entities[start..=i]));
+                start = i + 1;
+                lines = 0;
+            }
+        }
+        let n = FACTS_PER_PART;
+        for a in kg.assertions.chunks(4 * n) {
+            parts.push(Part::Asserted(a));
+        }
+        let (assertions, prices, clinical) = &plan.facts;
+        for a in cut_at_documents(&assertions.0, &assertions.1, n) {
+            parts.push(Part::Assertions(a));
+        }
+        for p in cut_at_documents(&prices.0, &prices.1, n) {
+            parts.push(Part::Prices(p));
+        }
+        for c in cut_at_documents(&clinical.0, &clinical.1, n) {
+            parts.push(Part::Clinical(c));
+        }
+        for c in kg.conflicts.chunks(n) {
+            parts.push(Part::Conflicts(c));
+        }
+        parts
+    }
+
+    /// Maps every part, in parallel.
+    fn map_all(&self) -> Result<Vec<LineBuffer>> {
+        let kg = self.kg;
+        let docs = |evidence: &mut dyn Iterator<Item = &'a Evidence>| -> Vec<&'a str> {
+            evidence.map(|e| e.document.as_str()).collect()
+        };
+        let assertions = docs(&mut kg.assertions.iter().map(|a| &a.evidence));
+        let prices = docs(&mut kg.prices.iter().map(|p| &p.evidence));
+        let clinical = docs(&mut kg.clinical.iter().map(|c| &c.evidence));
+        let plan = Plan {
+            numbers: Numbers {
+                assertions: running_numbers(assertions.iter().copied()),
+                prices: running_numbers(prices.iter().copied()),
+                clinical: running_numbers(clinical.iter().copied()),
+            },
+            facts: (
+                (self.by_document(&assertions), assertions),
+                (self.by_document(&prices), prices),
+                (self.by_document(&clinical), clinical),
+            ),
+            documents: kg.documents.values().collect(),
+            entities: kg.entities.values().collect(),
+        };
+        let parts = self.parts(&plan);
+        parts
+            .par_iter()
+            .map(|part| self.map_part(&plan.numbers, part))
+            .collect()
+    }
+
+    /// The indexes of facts whose documents are `docs`, ordered (stably) as their nodes'
+    /// IRIs `{kind}/{document path}/{n}` sort: by document path followed by `/`.
+    fn by_document(&self, docs: &[&str]) -> Vec<usize> {
+        let mut distinct: Vec<&str> = docs.to_vec();
+        distinct.sort_unstable();
+        distinct.dedup();
+        distinct.sort_by_cached_key(|d| {
+            let mut key = match self.documents.get(d) {
+                Some((_, path)) => path.clone(),
+                None => iri_path(d),
+            };
+            key.push('/');
+            key
+        });
+        let rank: HashMap<&str, usize> =
+            distinct.iter().enumerate().map(|(i, d)| (*d, i)).collect();
+        let ranks: Vec<usize> = docs.iter().map(|d| rank[d]).collect();
+        let mut order: Vec<usize> = (0..docs.len()).collect();
+        order.sort_by_key(|&i| ranks[i]);
+        order
+    }
+
+    fn entity(&self, id: &str) -> Result<Cow<'_, str>> {
+        match self.entities.get(id) {
+            Some(iri) => Ok(Cow::Borrowed(iri)),
+            None => checked(entity_iri(id)).map(Cow::Owned),
+        }
+    }
+
+    fn document(&self, id: &str) -> Result<Cow<'_, str>> {
+        match self.documents.get(id) {
+            Some((iri, _)) => Ok(Cow::Borrowed(iri)),
+            None => checked(doc_iri(id)).map(Cow::Owned),
+        }
+    }
+
+    /// `{ID_NS}{kind}/{document path}/{n}` into `node`.
+    fn node(&self, node: &mut String, kind: &str, doc: &str, n: usize) {
+        node.clear();
+        node.push_str(ID_NS);
+        node.push_str(kind);
+        node.push('/');
+        match self.documents.get(doc) {
+            Some((_, path)) => node.push_str(path),
+            None => node.push_str(&iri_path(doc)),
+        }
+        node.push('/');
+        node.push_str(uint(n, &mut [0; 20]));
+    }
+
+    /// The node an id stands for: the entity IRI when the id is a known entity, else a plain
+    /// literal.
+    fn entity_or_literal<'s>(&'s self, value: &'s str) -> Object<'s> {
+        match self.entities.get(value) {
+            Some(iri) => Object::Iri(Iri::whole(iri)),
+            None => Object::Str(value),
+        }
+    }
+
+    fn map_part(&self, numbers: &Numbers, part: &Part<'_>) -> Result<LineBuffer> {
+        let kg = self.kg;
+        let mut out = LineBuffer::with_capacity(self.estimate(part));
+        let mut memo = Memo::default();
+        let mut node = String::new();
+        match *part {
+            Part::Documents(docs) => {
+                for doc in docs {
+                    let d = self.document(&doc.id)?;
+                    let d = Iri::whole(&d);
+                    out.line(d, Iri::whole(RDF_TYPE), Object::Iri(ckg("Document")));
+                    out.line(d, Iri(SCHEMA, "name"), Object::Str(&doc.title));
+                    out.line(d, ckg("path"), Object::Str(&doc.path));
+                    out.line(d, ckg("encoding"), Object::Str(&doc.encoding));
+                    out.line(d, ckg("sha256"), Object::Str(&doc.sha256));
+                }
+            }
+            Part::Entities(entities) => {
+                for e in entities {
+                    self.map_entity(&mut out, e)?;
+                }
+            }
+            Part::Asserted(assertions) => {
+                for a in assertions.iter().filter(|a| !a.negated) {
+                    let s = self.entity(&a.subject)?;
+                    let p = memo.relation(&a.relation)?;
+                    let o = self.entity_or_literal(&a.object);
+                    out.line(Iri::whole(&s), Iri::whole(p), o);
+                }
+            }
+            Part::Assertions(indexes) => {
+                for &i in indexes {
+                    let a = &kg.assertions[i];
+                    let s = self.entity(&a.subject)?;
+                    let s = Iri::whole(&s);
+                    let p = Iri::whole(memo.relation(&a.relation)?);
+                    let o = self.entity_or_literal(&a.object);
+                    self.node(
+                        &mut node,
+                        "assertion",
+                        &a.evidence.document,
+                        numbers.assertions[i],
+                    );
+                    let node = Iri::whole(&node);
+                    out.line(node, Iri::whole(RDF_TYPE), Object::Iri(ckg("Assertion")));
+                    out.line(node, Iri::whole(RDF_SUBJECT), Object::Iri(s));
+                    out.line(node, Iri::whole(RDF_PREDICATE), Object::Iri(p));
+                    out.line(node, Iri::whole(RDF_OBJECT), o);
+                    if a.negated {
+                        out.line(node, ckg("negated"), TRUE);
+                    }
+                    self.map_evidence(&mut out, &mut memo, node, &a.evidence)?;
+                }
+            }
+            Part::Prices(indexes) => {
+                for &i in indexes {
+                    let p = &kg.prices[i];
+                    self.node(&mut node, "price", &p.evidence.document, numbers.prices[i]);
+                    self.map_price(&mut out, &mut memo, Iri::whole(&node), p)?;
+                }
+            }
+            Part::Clinical(indexes) => {
+                for &i in indexes {
+                    let c = &kg.clinical[i];
+                    self.node(
+                        &mut node,
+                        "clinical",
+                        &c.evidence.document,
+                        numbers.clinical[i],
+                    );
+                    self.map_clinical(&mut out, &mut memo, Iri::whole(&node), c)?;
+                }
+            }
+            Part::Conflicts(conflicts) => {
+                for c in conflicts {
+                    self.map_conflict(&mut out, c)?;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// About how many bytes a part's lines take (a little more, so that its buffer does not
+    /// grow: reserving more than is written costs nothing, the pages are not touched).
+    fn estimate(&self, part: &Part<'_>) -> usize {
+        const LINE: usize = 200;
+        match *part {
+            Part::Documents(docs) => docs
+                .iter()
+                .map(|d| 5 * LINE + 2 * (d.title.len() + d.path.len()))
+                .sum(),
+            Part::Entities(entities) => entities
+                .iter()
+                .map(|e| {
+                    let lines = 4 + e.aliases.len() + e.external_ids.len() + e.documents.len();
+                    let text: usize = e
+                        .aliases
+                        .iter()
+                        .chain(&e.external_ids)
+                        .map(String::len)
+                        .sum();
+                    lines * LINE + 2 * (text + e.label.len()) + 4 * e.id.len()
+                })
+                .sum(),
+            Part::Asserted(items) => items
+                .iter()
+                .map(|a| LINE + a.subject.len() + 2 * a.object.len())
+                .sum(),
+            Part::Assertions(items) => items
+                .iter()
+                .map(|&i| {
+                    let a = &self.kg.assertions[i];
+                    14 * LINE + 2 * a.evidence.quote.len() + 3 * a.object.len()
+                })
+                .sum(),
+            Part::Prices(items) => items
+                .iter()
+                .map(|&i| 16 * LINE + 2 * self.kg.prices[i].evidence.quote.len())
+                .sum(),
+            Part::Clinical(items) => items
+                .iter()
+                .map(|&i| 16 * LINE + 2 * self.kg.clinical[i].evidence.quote.len())
+                .sum(),
+            Part::Conflicts(items) => items
+                .iter()
+                .map(|c| {
+                    let lines = 6 + c.values.len() + c.evidence.len() + c.relation.len();
+                    lines * LINE + 2 * c.description.len()
+                })
+                .sum(),
+        }
+    }
+
+    fn map_entity(&self, out: &mut LineBuffer, e: &Entity) -> Result<()> {
+        let s = self.entity(&e.id)?;
+        let s = Iri::whole(&s);
+        let class = checked(ontology_iri(&e.class))?;
+        out.line(s, Iri::whole(RDF_TYPE), Object::Iri(Iri::whole(&class)));
+        if let Some(sub) = e.subtype.as_deref().filter(|sub| *sub != e.class) {
+            let sub = checked(ontology_iri(sub))?;
+            out.line(s, Iri::whole(RDF_TYPE), Object::Iri(Iri::whole(&sub)));
+        }
+        let label = Iri::whole(RDFS_LABEL);
+        if let Some(l) = &e.label_en {
+            out.line(s, label, Object::Lang(l, "en"));
+        }
+        if let Some(l) = &e.label_zh {
+            out.line(s, label, Object::Lang(l, "zh-hans"));
+        }
+        if let Some(l) = &e.label_zh_hant {
+            out.line(s, label, Object::Lang(l, "zh-hant"));
+        }
+        if e.label_en.is_none() && e.label_zh.is_none() && e.label_zh_hant.is_none() {
+            out.line(s, label, Object::Str(&e.label));
+        }
+        for alias in &e.aliases {
+            let o = if has_han(alias) {
+                Object::Lang(alias, "zh-hans")
+            } else {
+                Object::Str(alias)
+            };
+            out.line(s, Iri(SKOS, "altLabel"), o);
+        }
+        for ext in &e.external_ids {
+            if let Err(err) = NamedNodeRef::new(ext) {
+                return Err(Error::Other(format!(
+                    "entity {}: invalid external id <{ext}>: {err}",
+                    e.id
+                )));
+            }
+            out.line(s, Iri(SKOS, "exactMatch"), Object::Iri(Iri::whole(ext)));
+        }
+        if e.discovered {
+            out.line(s, ckg("discovered"), TRUE);
+        }
+        for doc in &e.documents {
+            let d = self.document(doc)?;
+            out.line(s, ckg("mentionedIn"), Object::Iri(Iri::whole(&d)));
+        }
+        Ok(())
+    }
+
+    fn map_evidence(
+        &self,
+        out: &mut LineBuffer,
+        memo: &mut Memo<'_>,
+        node: Iri<'_>,
+        ev: &Evidence,
+    ) -> Result<()> {
+        let doc = self.document(&ev.document)?;
+        out.line(
+            node,
+            Iri(PROV, "wasDerivedFrom"),
+            Object::Iri(Iri::whole(&doc)),
+        );
+        out.line(node, ckg("quote"), Object::Str(&ev.quote));
+        let mut digits = [0; 20];
+        let start = uint(ev.start, &mut digits);
+        out.line(node, ckg("start"), Object::Typed(start, XSD_INTEGER));
+        let end = uint(ev.end, &mut digits);
+        out.line(node, ckg("end"), Object::Typed(end, XSD_INTEGER));
+        out.line(node, ckg("rule"), Object::Str(&ev.rule));
+        let confidence = memo.confidence(ev)?;
+        out.line(
+            node,
+            ckg("confidence"),
+            Object::Typed(confidence, XSD_DECIMAL),
+        );
+        if let Some(year) = ev.year {
+            let year = format!("{year:04}");
+            out.line(node, ckg("year"), Object::Typed(&year, XSD_G_YEAR));
+        }
+        Ok(())
+    }
+
+    fn map_price(
+        &self,
+        out: &mut LineBuffer,
+        memo: &mut Memo<'_>,
+        node: Iri<'_>,
+        p: &Price,
+    ) -> Result<()> {
+        out.line(node, Iri::whole(RDF_TYPE), Object::Iri(ckg("Price")));
+        out.line(node, ckg("priceOf"), self.entity_or_literal(&p.subject));
+        for (amount, predicate) in [
+            (&p.amount, Iri(SCHEMA, "price")),
+            (&p.amount_min, ckg("minPrice")),
+            (&p.amount_max, ckg("maxPrice")),
+        ] {
+            if let Some(a) = amount {
+                out.line(node, predicate, Object::Typed(&fmt_decimal(a), XSD_DECIMAL));
+            }
+        }
+        for (text, predicate) in [
+            (&p.currency, Iri(SCHEMA, "priceCurrency")),
+            (&p.unit, ckg("unit")),
+            (&p.qualifier, ckg("qualifier")),
+        ] {
+            if !text.is_empty() {
+                out.line(node, predicate, Object::Str(text));
+            }
+        }
+        self.map_evidence(out, memo, node, &p.evidence)
+    }
+
+    fn map_clinical(
+        &self,
+        out: &mut LineBuffer,
+        memo: &mut Memo<'_>,
+        node: Iri<'_>,
+        c: &ClinicalResult,
+    ) -> Result<()> {
+        out.line(
+            node,
+            Iri::whole(RDF_TYPE),
+            Object::Iri(ckg("ClinicalResult")),
+        );
+        out.line(node, ckg("resultOf"), self.entity_or_literal(&c.product));
+        if let Some(i) = &c.indication {
+            out.line(node, ckg("indication"), self.entity_or_literal(i));
+        }
+        out.line(node, ckg("metric"), Object::Str(&c.metric));
+        for (value, predicate) in [
+            (&c.value, ckg("value")),
+            (&c.value_min, ckg("minValue")),
+            (&c.value_max, ckg("maxValue")),
+        ] {
+            if let Some(v) = value {
+                out.line(node, predicate, Object::Typed(&fmt_decimal(v), XSD_DECIMAL));
+            }
+        }
+        self.map_evidence(out, memo, node, &c.evidence)
+    }
+
+    fn map_conflict(&self, out: &mut LineBuffer, c: &Conflict) -> Result<()> {
+        let node = self.entity(&c.id)?;
+        let node = Iri::whole(&node);
+        let subject = self.entity(&c.subject)?;
+        let subject = Iri::whole(&subject);
+        out.line(node, Iri::whole(RDF_TYPE), Object::Iri(ckg("Conflict")));
+        out.line(node, ckg("about"), Object::Iri(subject));
+        // A conflict may be about a group of properties ("developedBy|marketedBy") or a price.
+        for r in c.relation.split('|') {
+            let iri = if r == "price" {
+                format!("{SCHEMA}price")
+            } else {
+                checked(ontology_iri(r))?
+            };
+            out.line(node, ckg("relation"), Object::Iri(Iri::whole(&iri)));
+        }
+        for v in &c.values {
+            out.line(node, ckg("value"), self.entity_or_literal(v));
+        }
+        out.line(node, Iri::whole(RDFS_COMMENT), Object::Str(&c.description));
+        for ev in &c.evidence {
+            if self.kg.documents.contains_key(&ev.document) {
+                let doc = self.document(&ev.document)?;
+                out.line(
+                    node,
+                    Iri(PROV, "wasDerivedFrom"),
+                    Object::Iri(Iri::whole(&doc)),
+                );
+            }
+        }
+        out.line(subject, ckg("hasConflict"), Object::Iri(node));
+        Ok(())
     }
 }
 
-/// Maps the graph to RDF triples, in no particular order (see [`to_store`]).
-pub fn to_triples(kg: &KnowledgeGraph) -> Result<Vec<Triple>> {
-    let mut b = Builder::Triples(Vec::new());
-    fill(&mut b, kg)?;
-    match b {
-        Builder::Triples(v) => Ok(v),
-        Builder::Lines(_) => unreachable!("built as triples"),
+/// Indexes of facts in the order of their documents, and the document of each fact.
+type Facts<'a> = (Vec<usize>, Vec<&'a str>);
+
+/// `order` cut into slices of `n` facts or a little more: a document's facts are not cut apart,
+/// so that the nodes of two parts never sort between each other.
+fn cut_at_documents<'p>(order: &'p [usize], docs: &[&str], n: usize) -> Vec<&'p [usize]> {
+    let mut cuts = Vec::new();
+    let mut start = 0;
+    let mut i = n.min(order.len());
+    while start < order.len() {
+        while i < order.len() && docs[order[i]] == docs[order[i - 1]] {
+            i += 1;
+        }
+        cuts.push(&order[start..i]);
+        start = i;
+        i = (i + n).min(order.len());
     }
+    cuts
+}
+
+/// The running numbers of the facts ([`running_numbers`]).
+struct Numbers {
+    assertions: Vec<usize>,
+    prices: Vec<usize>,
+    clinical: Vec<usize>,
+}
+
+/// What the graph is cut into parts from: the documents and entities in order, the facts in
+/// the order of their documents ([`Mapping::by_document`]), and their running numbers.
+struct Plan<'a> {
+    numbers: Numbers,
+    /// Of the assertions, prices and clinical results: their indexes in the order of their
+    /// documents, and the document of each fact (by index).
+    facts: (Facts<'a>, Facts<'a>, Facts<'a>),
+    documents: Vec<&'a DocumentInfo>,
+    entities: Vec<&'a Entity>,
+}
+
+/// What a part computes once and uses again: relation IRIs and confidences (a graph has few
+/// distinct ones of each).
+#[derive(Default)]
+struct Memo<'a> {
+    relations: HashMap<&'a str, String>,
+    confidences: HashMap<u64, String>,
+}
+
+impl<'a> Memo<'a> {
+    fn relation(&mut self, name: &'a str) -> Result<&str> {
+        if !self.relations.contains_key(name) {
+            let iri = checked(ontology_iri(name))?;
+            self.relations.insert(name, iri);
+        }
+        Ok(&self.relations[name])
+    }
+
+    fn confidence(&mut self, ev: &Evidence) -> Result<&str> {
+        let key = ev.confidence.to_bits();
+        if let std::collections::hash_map::Entry::Vacant(slot) = self.confidences.entry(key) {
+            let text = confidence_decimal(ev.confidence).ok_or_else(|| {
+                Error::Other(format!(
+                    "{}:{}: confidence {} is not a finite number",
+                    ev.document, ev.start, ev.confidence
+                ))
+            })?;
+            slot.insert(text);
+        }
+        Ok(&self.confidences[&key])
+    }
+}
+
+/// Maps the graph to RDF triples, in no particular order (see [`to_store`]): the lines of
+/// [`sorted_ntriples`] read back by oxttl's N-Triples parser (which checks them).
+pub fn to_triples(kg: &KnowledgeGraph) -> Result<Vec<Triple>> {
+    let parts = Mapping::new(kg)?.map_all()?;
+    let mut triples = Vec::with_capacity(parts.iter().map(|p| p.starts.len()).sum());
+    for part in &parts {
+        for t in RdfParser::from_format(RdfFormat::NTriples).for_reader(part.buf.as_slice()) {
+            let t = t.map_err(|e| Error::Other(format!("mapping the graph to rdf: {e}")))?;
+            triples.push(Triple::from(t));
+        }
+    }
+    Ok(triples)
 }
 
 /// Maps the graph to RDF and serializes it as N-Triples lines, sorted and deduplicated: the
 /// bytes of `graph.nq` and `store.nq`, and the order of `graph.ttl`.
 pub fn sorted_ntriples(kg: &KnowledgeGraph) -> Result<SortedLines> {
-    let mut b = Builder::Lines(LineBuffer::default());
-    fill(&mut b, kg)?;
-    match b {
-        Builder::Lines(lines) => Ok(lines.sorted()),
-        Builder::Triples(_) => unreachable!("built as lines"),
-    }
-}
-
-fn fill(b: &mut Builder, kg: &KnowledgeGraph) -> Result<()> {
-    let rdf_type = rdf::TYPE.as_str();
-    let label = rdfs::LABEL.as_str();
-    let alt_label = format!("{SKOS}altLabel");
-
-    for doc in kg.documents.values() {
-        let d = named(&doc_iri(&doc.id))?;
-        b.add(&d, rdf_type, named(&ckg("Document"))?)?;
-        b.add(
-            &d,
-            &format!("{SCHEMA}name"),
-            Literal::new_simple_literal(&doc.title),
-        )?;
-        b.add(&d, &ckg("path"), Literal::new_simple_literal(&doc.path))?;
-        b.add(
-            &d,
-            &ckg("encoding"),
-            Literal::new_simple_literal(&doc.encoding),
-        )?;
-        b.add(&d, &ckg("sha256"), Literal::new_simple_literal(&doc.sha256))?;
-    }
-
-    for e in kg.entities.values() {
-        let s = named(&entity_iri(&e.id))?;
-        b.add(&s, rdf_type, named(&ontology_iri(&e.class))?)?;
-        if let Some(sub) = e.subtype.as_deref().filter(|sub| *sub != e.class) {
-            b.add(&s, rdf_type, named(&ontology_iri(sub))?)?;
-        }
-        if let Some(l) = &e.label_en {
-            b.add_lang(&s, label, l, "en")?;
-        }
-        if let Some(l) = &e.label_zh {
-            b.add_lang(&s, label, l, "zh-Hans")?;
-        }
-        if let Some(l) = &e.label_zh_hant {
-            b.add_lang(&s, label, l, "zh-Hant")?;
-        }
-        if e.label_en.is_none() && e.label_zh.is_none() && e.label_zh_hant.is_none() {
-            b.add(&s, label, Literal::new_simple_literal(&e.label))?;
-        }
-        for alias in &e.aliases {
-            if has_han(alias) {
-                b.add_lang(&s, &alt_label, alias, "zh-Hans")?;
-            } else {
-                b.add(&s, &alt_label, Literal::new_simple_literal(alias))?;
-            }
-        }
-        for ext in &e.external_ids {
-            let o = NamedNode::new(ext.as_str()).map_err(|err| {
-                Error::Other(format!(
-                    "entity {}: invalid external id <{ext}>: {err}",
-                    e.id
-                ))
-            })?;
-            b.add(&s, &format!("{SKOS}exactMatch"), o)?;
-        }
-        if e.discovered {
-            b.add(&s, &ckg("discovered"), Literal::from(true))?;
-        }
-        for doc in &e.documents {
-            b.add(&s, &ckg("mentionedIn"), named(&doc_iri(doc))?)?;
-        }
-    }
-
-    let mut per_doc: BTreeMap<&str, usize> = BTreeMap::new();
-    for a in &kg.assertions {
-        let n = next_index(&mut per_doc, &a.evidence.document);
-        let s = named(&entity_iri(&a.subject))?;
-        let p = named(&ontology_iri(&a.relation))?;
-        let o = entity_or_literal(kg, &a.object)?;
-        if !a.negated {
-            b.push(Triple::new(s.clone(), p.clone(), o.clone()));
-        }
-        let node = named(&format!(
-            "{ID_NS}assertion/{}/{n}",
-            iri_path(&a.evidence.document)
-        ))?;
-        b.add(&node, rdf_type, named(&ckg("Assertion"))?)?;
-        b.add(&node, rdf::SUBJECT.as_str(), s)?;
-        b.add(&node, rdf::PREDICATE.as_str(), p)?;
-        b.add(&node, rdf::OBJECT.as_str(), o)?;
-        if a.negated {
-            b.add(&node, &ckg("negated"), Literal::from(true))?;
-        }
-        b.add_evidence(&node, &a.evidence)?;
-    }
-
-    per_doc.clear();
-    for p in &kg.prices {
-        let n = next_index(&mut per_doc, &p.evidence.document);
-        add_price(b, kg, p, n)?;
-    }
-
-    per_doc.clear();
-    for c in &kg.clinical {
-        let n = next_index(&mut per_doc, &c.evidence.document);
-        add_clinical(b, kg, c, n)?;
-    }
-
-    for c in &kg.conflicts {
-        add_conflict(b, kg, c)?;
-    }
-    Ok(())
-}
-
-fn next_index<'a>(per_doc: &mut BTreeMap<&'a str, usize>, doc: &'a str) -> usize {
-    let slot = per_doc.entry(doc).or_insert(0);
-    let n = *slot;
-    *slot += 1;
-    n
-}
-
-fn add_price(b: &mut Builder, kg: &KnowledgeGraph, p: &Price, n: usize) -> Result<()> {
-    let node = named(&format!(
-        "{ID_NS}price/{}/{n}",
-        iri_path(&p.evidence.document)
-    ))?;
-    b.add(&node, rdf::TYPE.as_str(), named(&ckg("Price"))?)?;
-    b.add(&node, &ckg("priceOf"), entity_or_literal(kg, &p.subject)?)?;
-    if let Some(a) = &p.amount {
-        b.add_decimal(&node, &format!("{SCHEMA}price"), a)?;
-    }
-    if let Some(a) = &p.amount_min {
-        b.add_decimal(&node, &ckg("minPrice"), a)?;
-    }
-    if let Some(a) = &p.amount_max {
-        b.add_decimal(&node, &ckg("maxPrice"), a)?;
-    }
-    if !p.currency.is_empty() {
-        b.add(
-            &node,
-            &format!("{SCHEMA}priceCurrency"),
-            Literal::new_simple_literal(&p.currency),
-        )?;
-    }
-    if !p.unit.is_empty() {
-        b.add(&node, &ckg("unit"), Literal::new_simple_literal(&p.unit))?;
-    }
-    if !p.qualifier.is_empty() {
-        b.add(
-            &node,
-            &ckg("qualifier"),
-            Literal::new_simple_literal(&p.qualifier),
-        )?;
-    }
-    b.add_evidence(&node, &p.evidence)
-}
-
-fn add_clinical(b: &mut Builder, kg: &KnowledgeGraph, c: &ClinicalResult, n: usize) -> Result<()> {
-    let node = named(&format!(
-        "{ID_NS}clinical/{}/{n}",
-        iri_path(&c.evidence.document)
-    ))?;
-    b.add(&node, rdf::TYPE.as_str(), named(&ckg("ClinicalResult"))?)?;
-    b.add(&node, &ckg("resultOf"), entity_or_literal(kg, &c.product)?)?;
-    if let Some(i) = &c.indication {
-        b.add(&node, &ckg("indication"), entity_or_literal(kg, i)?)?;
-    }
-    b.add(
-        &node,
-        &ckg("metric"),
-        Literal::new_simple_literal(&c.metric),
-    )?;
-    if let Some(v) = &c.value {
-        b.add_decimal(&node, &ckg("value"), v)?;
-    }
-    if let Some(v) = &c.value_min {
-        b.add_decimal(&node, &ckg("minValue"), v)?;
-    }
-    if let Some(v) = &c.value_max {
-        b.add_decimal(&node, &ckg("maxValue"), v)?;
-    }
-    b.add_evidence(&node, &c.evidence)
-}
-
-fn add_conflict(b: &mut Builder, kg: &KnowledgeGraph, c: &Conflict) -> Result<()> {
-    let node = named(&entity_iri(&c.id))?;
-    let subject = named(&entity_iri(&c.subject))?;
-    b.add(&node, rdf::TYPE.as_str(), named(&ckg("Conflict"))?)?;
-    b.add(&node, &ckg("about"), subject.clone())?;
-    // A conflict may be about a group of properties ("developedBy|marketedBy") or a price.
-    for r in c.relation.split('|') {
-        let iri = if r == "price" {
-            "https://schema.org/price".to_string()
-        } else {
-            ontology_iri(r)
-        };
-        b.add(&node, &ckg("relation"), named(&iri)?)?;
-    }
-    for v in &c.values {
-        b.add(&node, &ckg("value"), entity_or_literal(kg, v)?)?;
-    }
-    b.add(
-        &node,
-        rdfs::COMMENT.as_str(),
-        Literal::new_simple_literal(&c.description),
-    )?;
-    for ev in &c.evidence {
-        if kg.documents.contains_key(&ev.document) {
-            b.add(
-                &node,
-                &format!("{PROV}wasDerivedFrom"),
-                named(&doc_iri(&ev.document))?,
-            )?;
-        }
-    }
-    b.add(&subject, &ckg("hasConflict"), node)
+    let parts = Mapping::new(kg)?.map_all()?;
+    SortedLines::new(parts)
 }
 
 /// Maps the graph to RDF in the default graph of a new in-memory store (filled by oxigraph's
@@ -589,18 +951,27 @@ fn write_turtle_body(
     triples: impl Iterator<Item = io::Result<Triple>>,
     w: impl Write,
 ) -> io::Result<()> {
+    let mut ser = turtle_serializer(prefixes, SkipPrelude::new(w))?;
+    for t in triples {
+        ser.serialize_triple(&t?)?;
+    }
+    ser.finish()?.finish()?;
+    Ok(())
+}
+
+/// A Turtle serializer with `prefixes` (whose own prelude the caller drops, see
+/// [`write_turtle_body`]).
+fn turtle_serializer<W: Write>(
+    prefixes: &[(String, String)],
+    w: W,
+) -> io::Result<WriterQuadSerializer<W>> {
     let mut ser = RdfSerializer::from_format(RdfFormat::Turtle);
     for (name, iri) in prefixes {
         ser = ser
             .with_prefix(name.as_str(), iri.as_str())
             .map_err(io::Error::other)?;
     }
-    let mut ser = ser.for_writer(SkipPrelude::new(w));
-    for t in triples {
-        ser.serialize_triple(&t?)?;
-    }
-    ser.finish()?.finish()?;
-    Ok(())
+    Ok(ser.for_writer(w))
 }
 
 /// A writer that drops the `@prefix` lines at the head of what is written through it,
@@ -662,18 +1033,28 @@ impl<W: Write> Write for SkipPrelude<W> {
 /// Turtle reads `product:yescarta` as the lexicon files do. Segments that are not plain names
 /// or that clash with a standard prefix are left to `id:`.
 fn turtle_prefixes<'a>(iris: impl Iterator<Item = &'a str>) -> Vec<(String, String)> {
+    let mut segments = BTreeSet::new();
+    for iri in iris {
+        add_segment(&mut segments, iri);
+    }
+    prefixes_for(segments)
+}
+
+/// Adds the first path segment of `iri` to `segments` when `iri` is an entity or node IRI.
+fn add_segment(segments: &mut BTreeSet<String>, iri: &str) {
+    if let Some((segment, _)) = iri.strip_prefix(ID_NS).and_then(|r| r.split_once('/')) {
+        if !segments.contains(segment) {
+            segments.insert(segment.to_string());
+        }
+    }
+}
+
+/// The prefixes of [`turtle_prefixes`] for the first path segments `segments`.
+fn prefixes_for(segments: BTreeSet<String>) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = TURTLE_PREFIXES
         .iter()
         .map(|(n, i)| (n.to_string(), i.to_string()))
         .collect();
-    let mut segments = std::collections::BTreeSet::new();
-    for iri in iris {
-        if let Some((segment, _)) = iri.strip_prefix(ID_NS).and_then(|r| r.split_once('/')) {
-            if !segments.contains(segment) {
-                segments.insert(segment.to_string());
-            }
-        }
-    }
     for segment in segments {
         let plain = segment.starts_with(|c: char| c.is_ascii_alphabetic())
             && segment
@@ -687,42 +1068,169 @@ fn turtle_prefixes<'a>(iris: impl Iterator<Item = &'a str>) -> Vec<(String, Stri
     out
 }
 
-/// N-Triples lines, one after another in one buffer, as the graph is mapped.
+/// N-Triples lines, one after another in one buffer, as a part of the graph is mapped.
 #[derive(Default)]
 pub struct LineBuffer {
     buf: Vec<u8>,
-    spans: Vec<(usize, usize)>,
+    /// Where each line starts in `buf`.
+    starts: Vec<usize>,
 }
 
 impl LineBuffer {
-    fn push(&mut self, t: &Triple) {
-        let start = self.buf.len();
-        // oxrdf's Display of a triple is its N-Triples form, the very form oxttl's N-Triples
-        // serializer and its N-Quads one (for the default graph) write.
-        let _ = writeln!(self.buf, "{t} .");
-        self.spans.push((start, self.buf.len()));
-    }
-
-    /// Sorts the lines bytewise (in parallel) and drops repeats.
-    fn sorted(mut self) -> SortedLines {
-        let buf = &self.buf;
-        self.spans
-            .par_sort_unstable_by(|a, b| buf[a.0..a.1].cmp(&buf[b.0..b.1]));
-        self.spans.dedup_by(|a, b| buf[a.0..a.1] == buf[b.0..b.1]);
-        SortedLines {
-            buf: self.buf,
-            spans: self.spans,
+    /// A buffer for about `bytes` bytes of lines.
+    fn with_capacity(bytes: usize) -> Self {
+        LineBuffer {
+            buf: Vec::with_capacity(bytes),
+            starts: Vec::with_capacity(bytes / 128),
         }
     }
+
+    /// Writes the line of the triple `s p o`, as oxrdf's `Display` of the triple does.
+    fn line(&mut self, s: Iri<'_>, p: Iri<'_>, o: Object<'_>) {
+        self.starts.push(self.buf.len());
+        self.iri(s);
+        self.buf.push(b' ');
+        self.iri(p);
+        self.buf.push(b' ');
+        match o {
+            Object::Iri(iri) => self.iri(iri),
+            Object::Str(value) => self.quoted(value),
+            Object::Lang(value, tag) => {
+                self.quoted(value);
+                self.buf.push(b'@');
+                self.buf.extend_from_slice(tag.as_bytes());
+            }
+            Object::Typed(value, datatype) => {
+                self.quoted(value);
+                self.buf.extend_from_slice(b"^^<");
+                self.buf.extend_from_slice(datatype.as_bytes());
+                self.buf.push(b'>');
+            }
+        }
+        self.buf.extend_from_slice(b" .\n");
+    }
+
+    #[cfg(test)]
+    fn push(&mut self, t: &Triple) {
+        self.starts.push(self.buf.len());
+        let _ = writeln!(self.buf, "{t} .");
+    }
+
+    fn iri(&mut self, iri: Iri<'_>) {
+        debug_assert!(
+            NamedNode::new(format!("{}{}", iri.0, iri.1)).is_ok(),
+            "invalid iri <{}{}>",
+            iri.0,
+            iri.1
+        );
+        self.buf.push(b'<');
+        self.buf.extend_from_slice(iri.0.as_bytes());
+        self.buf.extend_from_slice(iri.1.as_bytes());
+        self.buf.push(b'>');
+    }
+
+    /// A string between double quotes, escaped as oxrdf's `print_quoted_str` does: `\b \t \n
+    /// \f \r \" \\`, `\uXXXX` for the other controls, DEL, U+FFFE and U+FFFF.
+    fn quoted(&mut self, value: &str) {
+        let buf = &mut self.buf;
+        buf.push(b'"');
+        let bytes = value.as_bytes();
+        let mut done = 0;
+        for (i, &c) in bytes.iter().enumerate() {
+            let escape: &[u8] = match c {
+                0x08 => b"\\b",
+                b'\t' => b"\\t",
+                b'\n' => b"\\n",
+                0x0C => b"\\f",
+                b'\r' => b"\\r",
+                b'"' => b"\\\"",
+                b'\\' => b"\\\\",
+                0x00..=0x1F | 0x7F => b"",
+                // U+FFFE and U+FFFF are EF BF BE and EF BF BF.
+                0xEF if matches!(bytes.get(i + 1..i + 3), Some([0xBF, 0xBE | 0xBF])) => b"",
+                _ => continue,
+            };
+            buf.extend_from_slice(&bytes[done..i]);
+            if escape.is_empty() {
+                let (code, len) = if c == 0xEF {
+                    (0xFFF0 | u32::from(bytes[i + 2] & 0x0F), 3)
+                } else {
+                    (u32::from(c), 1)
+                };
+                let _ = write!(buf, "\\u{code:04X}");
+                done = i + len;
+            } else {
+                buf.extend_from_slice(escape);
+                done = i + 1;
+            }
+        }
+        buf.extend_from_slice(&bytes[done..]);
+        buf.push(b'"');
+    }
+
+    /// The line `i`, line feed included.
+    fn get(&self, i: usize) -> &[u8] {
+        let end = self.starts.get(i + 1).copied().unwrap_or(self.buf.len());
+        &self.buf[self.starts[i]..end]
+    }
+}
+
+/// A line of [`SortedLines`]: which part's buffer, where in it, how long.
+#[derive(Clone, Copy)]
+struct Span {
+    start: usize,
+    part: u32,
+    len: u32,
 }
 
 /// The graph as sorted, distinct N-Triples lines ([`sorted_ntriples`]).
 pub struct SortedLines {
-    buf: Vec<u8>,
-    spans: Vec<(usize, usize)>,
+    parts: Vec<Vec<u8>>,
+    spans: Vec<Span>,
 }
 
 impl SortedLines {
+    /// Sorts the lines of all the parts bytewise and drops repeats: each part first on its own
+    /// (in parallel), then all of them together.
+    fn new(parts: Vec<LineBuffer>) -> Result<SortedLines> {
+        let too_long = || Error::Other("an rdf line or a part of the graph is too long".into());
+        let part_spans = parts
+            .par_iter()
+            .enumerate()
+            .map(|(p, lines)| {
+                let part = u32::try_from(p).map_err(|_| too_long())?;
+                let mut spans = Vec::with_capacity(lines.starts.len());
+                for (i, &start) in lines.starts.iter().enumerate() {
+                    let len = u32::try_from(lines.get(i).len()).map_err(|_| too_long())?;
+                    spans.push(Span { start, part, len });
+                }
+                let line = |s: &Span| &lines.buf[s.start..s.start + s.len as usize];
+                spans.sort_unstable_by(|a, b| line(a).cmp(line(b)));
+                spans.dedup_by(|a, b| line(a) == line(b));
+                Ok(spans)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let parts: Vec<Vec<u8>> = parts.into_iter().map(|p| p.buf).collect();
+        let line = |s: &Span| &parts[s.part as usize][s.start..s.start + s.len as usize];
+        // The parts are sorted runs covering ranges that hardly overlap (see
+        // [`Mapping::parts`]): put in the order of their first lines, they are nearly sorted
+        // already, and the standard stable sort, which merges the runs it finds, does the rest
+        // in little more than one comparison per line.
+        let mut runs: Vec<Vec<Span>> = part_spans.into_iter().filter(|r| !r.is_empty()).collect();
+        runs.sort_by(|a, b| line(&a[0]).cmp(line(&b[0])));
+        let mut spans = Vec::with_capacity(runs.iter().map(Vec::len).sum());
+        for run in runs {
+            spans.extend(run);
+        }
+        spans.sort_by(|a, b| line(a).cmp(line(b)));
+        spans.dedup_by(|a, b| line(a) == line(b));
+        Ok(SortedLines { parts, spans })
+    }
+
+    fn line(&self, s: &Span) -> &[u8] {
+        &self.parts[s.part as usize][s.start..s.start + s.len as usize]
+    }
+
     /// The number of distinct triples.
     pub fn len(&self) -> usize {
         self.spans.len()
@@ -735,7 +1243,7 @@ impl SortedLines {
 
     /// The lines, each ending with a line feed.
     pub fn lines(&self) -> impl Iterator<Item = &[u8]> {
-        self.spans.iter().map(|&(a, b)| &self.buf[a..b])
+        self.spans.iter().map(|s| self.line(s))
     }
 
     /// Writes the lines: N-Triples, and N-Quads too (everything is in the default graph).
@@ -752,7 +1260,7 @@ impl SortedLines {
     }
 
     fn write_turtle_in_runs(&self, mut w: impl Write, run: usize) -> io::Result<()> {
-        let prefixes = turtle_prefixes(self.lines().flat_map(line_iris));
+        let prefixes = prefixes_for(self.id_segments()?);
         for (name, iri) in &prefixes {
             writeln!(w, "@prefix {name}: <{iri}> .")?;
         }
@@ -765,15 +1273,15 @@ impl SortedLines {
                 .par_iter()
                 .map(|b| {
                     let mut out = Vec::new();
-                    // The lines were written from checked terms: read them back unchecked.
-                    let triples = RdfParser::from_format(RdfFormat::NTriples)
-                        .lenient()
-                        .for_reader(LinesReader {
-                            lines: self.spans[b[0]..b[1]].iter().map(|&(x, y)| &self.buf[x..y]),
-                            current: &[],
-                        })
-                        .map(|q| q.map(Triple::from).map_err(io::Error::other));
-                    write_turtle_body(&prefixes, triples, &mut out)?;
+                    let mut ser = turtle_serializer(&prefixes, SkipPrelude::new(&mut out))?;
+                    // The lines are read back by hand ([`LineTerms`]): they were written from
+                    // checked terms, and a parser would build owned terms again.
+                    for span in &self.spans[b[0]..b[1]] {
+                        let line = self.line(span);
+                        let terms = LineTerms::read(line).ok_or_else(|| unreadable(line))?;
+                        terms.serialize(&mut ser)?;
+                    }
+                    ser.finish()?.finish()?;
                     Ok(out)
                 })
                 .collect();
@@ -784,12 +1292,39 @@ impl SortedLines {
         w.flush()
     }
 
+    /// The first path segments of the entity and node IRIs of the lines, subjects and objects
+    /// (see [`turtle_prefixes`]), gathered in parallel.
+    fn id_segments(&self) -> io::Result<BTreeSet<String>> {
+        self.spans
+            .par_chunks(1 << 16)
+            .map(|spans| {
+                let mut segments = BTreeSet::new();
+                let mut previous: &[u8] = &[];
+                for span in spans {
+                    let line = self.line(span);
+                    let (s, _, o) = split_line(line).ok_or_else(|| unreadable(line))?;
+                    // Lines come sorted: a subject is looked at once.
+                    if s != previous {
+                        add_segment(&mut segments, utf8(s, line)?);
+                        previous = s;
+                    }
+                    if let Some(iri) = o.strip_prefix(b"<").and_then(|o| o.strip_suffix(b">")) {
+                        add_segment(&mut segments, utf8(iri, line)?);
+                    }
+                }
+                Ok(segments)
+            })
+            .try_reduce(BTreeSet::new, |mut a, b| {
+                a.extend(b);
+                Ok(a)
+            })
+    }
+
     /// Line indexes cutting the lines into runs of about `size` lines, each cut falling where
     /// the subject changes (first 0, last the number of lines).
     fn subject_runs(&self, size: usize) -> Vec<usize> {
         let subject = |i: usize| {
-            let (a, b) = self.spans[i];
-            let line = &self.buf[a..b];
+            let line = self.line(&self.spans[i]);
             &line[..line.iter().position(|&c| c == b' ').unwrap_or(line.len())]
         };
         let n = self.spans.len();
@@ -812,45 +1347,141 @@ impl SortedLines {
 /// Lines per run of [`SortedLines::write_turtle`].
 const TURTLE_RUN: usize = 20_000;
 
-/// The subject IRI and the object IRI of an N-Triples line (as [`LineBuffer`] writes them).
-fn line_iris(line: &[u8]) -> impl Iterator<Item = &str> {
-    let text = std::str::from_utf8(line).unwrap_or("");
-    let subject = text
-        .strip_prefix('<')
-        .and_then(|r| r.split_once('>'))
-        .map(|(iri, _)| iri);
-    // An object IRI is the last `<…>` of the line when a space, not `^^`, comes before it.
-    let object = text
-        .strip_suffix("> .\n")
-        .and_then(|r| r.rfind('<').map(|i| (r, i)))
-        .filter(|(r, i)| *i > 0 && r.as_bytes()[i - 1] == b' ')
-        .map(|(r, i)| &r[i + 1..]);
-    subject.into_iter().chain(object)
+fn unreadable(line: &[u8]) -> io::Error {
+    io::Error::other(format!(
+        "unreadable n-triples line: {}",
+        String::from_utf8_lossy(line).trim_end()
+    ))
 }
 
-/// Reads a sequence of byte slices as one stream.
-struct LinesReader<'a, I: Iterator<Item = &'a [u8]>> {
-    lines: I,
-    current: &'a [u8],
+fn utf8<'a>(bytes: &'a [u8], line: &[u8]) -> io::Result<&'a str> {
+    std::str::from_utf8(bytes).map_err(|_| unreadable(line))
 }
 
-impl<'a, I: Iterator<Item = &'a [u8]>> io::Read for LinesReader<'a, I> {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        let mut n = 0;
-        while n < out.len() {
-            if self.current.is_empty() {
-                match self.lines.next() {
-                    Some(line) => self.current = line,
-                    None => break,
-                }
+/// The subject IRI, the predicate IRI and the object (as written) of a line as [`LineBuffer`]
+/// writes it: `<s> <p> o .\n`. IRIs hold no `>` (they are checked), so the first `>` ends
+/// each.
+fn split_line(line: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
+    let rest = line.strip_prefix(b"<")?;
+    let i = rest.iter().position(|&c| c == b'>')?;
+    let (s, rest) = (&rest[..i], rest[i + 1..].strip_prefix(b" <")?);
+    let j = rest.iter().position(|&c| c == b'>')?;
+    let (p, rest) = (&rest[..j], rest[j + 1..].strip_prefix(b" ")?);
+    Some((s, p, rest.strip_suffix(b" .\n")?))
+}
+
+/// The terms of a line, read back without building owned terms (but for a literal with escapes).
+struct LineTerms<'a> {
+    subject: &'a str,
+    predicate: &'a str,
+    object: LineObject<'a>,
+}
+
+enum LineObject<'a> {
+    Iri(&'a str),
+    /// A literal: its value (unescaped), and its language tag or datatype IRI if any.
+    Literal {
+        value: Cow<'a, str>,
+        language: Option<&'a str>,
+        datatype: Option<&'a str>,
+    },
+}
+
+impl<'a> LineTerms<'a> {
+    fn read(line: &'a [u8]) -> Option<Self> {
+        let (s, p, o) = split_line(line)?;
+        let text = |b: &'a [u8]| std::str::from_utf8(b).ok();
+        let object = if let Some(iri) = o.strip_prefix(b"<").and_then(|o| o.strip_suffix(b">")) {
+            LineObject::Iri(text(iri)?)
+        } else {
+            let body = o.strip_prefix(b"\"")?;
+            // The closing quote is the first one not escaped.
+            let mut k = 0;
+            while k < body.len() && body[k] != b'"' {
+                k += if body[k] == b'\\' { 2 } else { 1 };
             }
-            let k = self.current.len().min(out.len() - n);
-            out[n..n + k].copy_from_slice(&self.current[..k]);
-            self.current = &self.current[k..];
-            n += k;
-        }
-        Ok(n)
+            let (raw, rest) = (text(body.get(..k)?)?, body.get(k + 1..)?);
+            let value = if raw.contains('\\') {
+                Cow::Owned(unescape(raw)?)
+            } else {
+                Cow::Borrowed(raw)
+            };
+            let (mut language, mut datatype) = (None, None);
+            if let Some(tag) = rest.strip_prefix(b"@") {
+                language = Some(text(tag)?);
+            } else if let Some(dt) = rest.strip_prefix(b"^^<").and_then(|r| r.strip_suffix(b">")) {
+                datatype = Some(text(dt)?);
+            } else if !rest.is_empty() {
+                return None;
+            }
+            LineObject::Literal {
+                value,
+                language,
+                datatype,
+            }
+        };
+        Some(LineTerms {
+            subject: text(s)?,
+            predicate: text(p)?,
+            object,
+        })
     }
+
+    fn serialize<W: Write>(&self, ser: &mut WriterQuadSerializer<W>) -> io::Result<()> {
+        let s = NamedNodeRef::new_unchecked(self.subject);
+        let p = NamedNodeRef::new_unchecked(self.predicate);
+        match &self.object {
+            LineObject::Iri(iri) => {
+                ser.serialize_triple(TripleRef::new(s, p, NamedNodeRef::new_unchecked(iri)))
+            }
+            LineObject::Literal {
+                value,
+                language,
+                datatype,
+            } => {
+                let literal = match (language, datatype) {
+                    (Some(tag), _) => LiteralRef::new_language_tagged_literal_unchecked(value, tag),
+                    (None, Some(dt)) => {
+                        LiteralRef::new_typed_literal(value, NamedNodeRef::new_unchecked(dt))
+                    }
+                    (None, None) => LiteralRef::new_simple_literal(value),
+                };
+                ser.serialize_triple(TripleRef::new(s, p, literal))
+            }
+        }
+    }
+}
+
+/// The value of an N-Triples string with its escapes replaced (`None` for a bad escape).
+fn unescape(raw: &str) -> Option<String> {
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next()? {
+            't' => out.push('\t'),
+            'b' => out.push('\u{8}'),
+            'n' => out.push('\n'),
+            'r' => out.push('\r'),
+            'f' => out.push('\u{c}'),
+            '"' => out.push('"'),
+            '\'' => out.push('\''),
+            '\\' => out.push('\\'),
+            u @ ('u' | 'U') => {
+                let n = if u == 'u' { 4 } else { 8 };
+                let hex: String = chars.by_ref().take(n).collect();
+                let code = u32::from_str_radix(&hex, 16)
+                    .ok()
+                    .filter(|_| hex.len() == n)?;
+                out.push(char::from_u32(code)?);
+            }
+            _ => return None,
+        }
+    }
+    Some(out)
 }
 
 fn write_error(what: &str, e: io::Error) -> Error {
@@ -957,6 +1588,7 @@ mod tests {
 
     #[test]
     fn turtle_written_in_runs_is_turtle_written_at_once() {
+        use oxigraph::model::Literal;
         let mut lines = LineBuffer::default();
         let p = NamedNode::new_unchecked(format!("{ONTOLOGY_NS}p"));
         for i in 0..7 {
@@ -974,7 +1606,7 @@ mod tests {
                 ));
             }
         }
-        let sorted = lines.sorted();
+        let sorted = SortedLines::new(vec![lines]).unwrap();
         let mut whole = Vec::new();
         sorted.write_turtle_in_runs(&mut whole, 1_000).unwrap();
         for run in [1, 2, 3, 5] {
@@ -989,6 +1621,82 @@ mod tests {
         let text = String::from_utf8(whole).unwrap();
         assert!(text.starts_with("@prefix ckg: "), "{text}");
         assert!(text.contains("product:p6 "), "{text}");
+    }
+
+    /// The lines are written by hand: they must be what oxrdf's `Display` writes, whatever the
+    /// characters of the literals.
+    #[test]
+    fn lines_are_oxrdf_display() {
+        use oxigraph::model::Literal;
+        let nasty = "a\"b\\c\nd\re\tf\u{8}g\u{c}h\u{0}i\u{1f}j\u{7f}k\u{fffe}l\u{ffff}m\u{fffd}n凯特\u{10ffff}";
+        let s = format!("{ID_NS}product/p");
+        let mut mine = LineBuffer::default();
+        let mut theirs = LineBuffer::default();
+        let cases: Vec<(Object<'_>, Term)> = vec![
+            (
+                Object::Iri(ckg("Product")),
+                NamedNode::new_unchecked(format!("{ONTOLOGY_NS}Product")).into(),
+            ),
+            (
+                Object::Str(nasty),
+                Literal::new_simple_literal(nasty).into(),
+            ),
+            (Object::Str(""), Literal::new_simple_literal("").into()),
+            (
+                Object::Lang(nasty, "zh-hans"),
+                Literal::new_language_tagged_literal(nasty, "zh-Hans")
+                    .unwrap()
+                    .into(),
+            ),
+            (
+                Object::Typed("0.25", XSD_DECIMAL),
+                Literal::new_typed_literal("0.25", xsd::DECIMAL).into(),
+            ),
+            (TRUE, Literal::from(true).into()),
+        ];
+        for (mine_o, theirs_o) in cases {
+            mine.line(Iri::whole(&s), ckg("p"), mine_o);
+            theirs.push(&Triple::new(
+                NamedNode::new_unchecked(s.clone()),
+                NamedNode::new_unchecked(format!("{ONTOLOGY_NS}p")),
+                theirs_o,
+            ));
+        }
+        assert_eq!(
+            String::from_utf8(mine.buf.clone()).unwrap(),
+            String::from_utf8(theirs.buf).unwrap()
+        );
+        // Read back, each line gives the same terms again.
+        for i in 0..mine.starts.len() {
+            let line = mine.get(i);
+            let terms = LineTerms::read(line).unwrap();
+            let o: Term = match &terms.object {
+                LineObject::Iri(iri) => NamedNode::new_unchecked(*iri).into(),
+                LineObject::Literal {
+                    value,
+                    language: Some(tag),
+                    ..
+                } => Literal::new_language_tagged_literal_unchecked(value.as_ref(), *tag).into(),
+                LineObject::Literal {
+                    value,
+                    datatype: Some(dt),
+                    ..
+                } => {
+                    Literal::new_typed_literal(value.as_ref(), NamedNode::new_unchecked(*dt)).into()
+                }
+                LineObject::Literal { value, .. } => {
+                    Literal::new_simple_literal(value.as_ref()).into()
+                }
+            };
+            let t = Triple::new(
+                NamedNode::new_unchecked(terms.subject),
+                NamedNode::new_unchecked(terms.predicate),
+                o,
+            );
+            assert_eq!(format!("{t} .\n").as_bytes(), line);
+        }
+        assert_eq!(unescape("a\\u00e9\\U0001F600\\\\"), Some("aé😀\\".into()));
+        assert_eq!(unescape("a\\q"), None);
     }
 
     #[test]

@@ -134,8 +134,8 @@ fn adding_one_article_extracts_only_that_article() {
         fs::read(full.join("store/store.nq")).unwrap()
     );
     assert_eq!(
-        fs::read(inc.join("store/graph.json")).unwrap(),
-        fs::read(full.join("store/graph.json")).unwrap()
+        fs::read(inc.join("store").join(cellkg::pipeline::GRAPH_FILE)).unwrap(),
+        fs::read(full.join("store").join(cellkg::pipeline::GRAPH_FILE)).unwrap()
     );
     // The cache too: reused entries are carried over in corpus order.
     for name in ["entries.pack", "manifest.json"] {

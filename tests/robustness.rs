@@ -1248,7 +1248,11 @@ fn bad_command_lines_fail_with_one_line_and_no_panic() {
     // A corrupt store.
     let broken = dir.path().join("broken-store");
     copy_dir(&store, &broken);
-    fs::write(broken.join("graph.json"), b"{\"entities\": [1, 2").unwrap();
+    fs::write(
+        broken.join(cellkg::pipeline::GRAPH_FILE),
+        b"cellkg graph 0.1.0\n\x05\x01",
+    )
+    .unwrap();
     fs::write(broken.join("store.nq"), b"<a> <b> \"unterminated .\n").unwrap();
     for args in [vec!["query", "ASK {}"], vec!["show", "CD19"]] {
         assert_fails_cleanly(&cellkg(dir.path(), &broken, &args), &args.join(" "));

@@ -145,9 +145,15 @@ pub fn fmt_confidence(c: f64) -> String {
 
 /// The rows of one contract file, header first.
 pub fn rows(kg: &KnowledgeGraph, file: &str) -> Vec<Vec<String>> {
-    let mut out = vec![header(file).iter().map(|s| s.to_string()).collect()];
-    match file {
-        "nodes.csv" => out.extend(kg.entities.values().map(|e| {
+    row_iter(kg, file).collect()
+}
+
+/// The rows of one contract file, header first, made one at a time as they are written (the
+/// largest tables are not held whole in memory).
+fn row_iter<'a>(kg: &'a KnowledgeGraph, file: &str) -> impl Iterator<Item = Vec<String>> + 'a {
+    let head: Vec<String> = header(file).iter().map(|s| s.to_string()).collect();
+    let body: Box<dyn Iterator<Item = Vec<String>> + 'a> = match file {
+        "nodes.csv" => Box::new(kg.entities.values().map(|e| {
             vec![
                 e.id.clone(),
                 e.class.clone(),
@@ -162,7 +168,7 @@ pub fn rows(kg: &KnowledgeGraph, file: &str) -> Vec<Vec<String>> {
                 e.discovered.to_string(),
             ]
         })),
-        "edges.csv" => out.extend(kg.edges().into_iter().map(|e| {
+        "edges.csv" => Box::new(kg.edges().into_iter().map(|e| {
             vec![
                 e.source,
                 e.target,
@@ -172,7 +178,7 @@ pub fn rows(kg: &KnowledgeGraph, file: &str) -> Vec<Vec<String>> {
                 fmt_confidence(e.confidence),
             ]
         })),
-        "evidence.csv" => out.extend(kg.assertions.iter().map(|a| {
+        "evidence.csv" => Box::new(kg.assertions.iter().map(|a| {
             let mut row = vec![a.subject.clone(), a.object.clone(), a.relation.clone()];
             row.extend(evidence_cells(&a.evidence));
             row.extend([
@@ -181,7 +187,7 @@ pub fn rows(kg: &KnowledgeGraph, file: &str) -> Vec<Vec<String>> {
             ]);
             row
         })),
-        "mentions.csv" => out.extend(kg.mentions.iter().map(|m| {
+        "mentions.csv" => Box::new(kg.mentions.iter().map(|m| {
             vec![
                 m.entity.clone(),
                 m.document.clone(),
@@ -190,7 +196,7 @@ pub fn rows(kg: &KnowledgeGraph, file: &str) -> Vec<Vec<String>> {
                 m.surface.clone(),
             ]
         })),
-        "prices.csv" => out.extend(kg.prices.iter().map(|p| {
+        "prices.csv" => Box::new(kg.prices.iter().map(|p| {
             let mut row = vec![
                 p.subject.clone(),
                 opt_decimal(&p.amount),
@@ -203,7 +209,7 @@ pub fn rows(kg: &KnowledgeGraph, file: &str) -> Vec<Vec<String>> {
             row.extend(evidence_cells(&p.evidence));
             row
         })),
-        "clinical.csv" => out.extend(kg.clinical.iter().map(|c| {
+        "clinical.csv" => Box::new(kg.clinical.iter().map(|c| {
             let mut row = vec![
                 c.product.clone(),
                 c.indication.clone().unwrap_or_default(),
@@ -215,7 +221,7 @@ pub fn rows(kg: &KnowledgeGraph, file: &str) -> Vec<Vec<String>> {
             row.extend(evidence_cells(&c.evidence));
             row
         })),
-        "conflicts.csv" => out.extend(kg.conflicts.iter().map(|c| {
+        "conflicts.csv" => Box::new(kg.conflicts.iter().map(|c| {
             let docs: std::collections::BTreeSet<&String> =
                 c.evidence.iter().map(|e| &e.document).collect();
             vec![
@@ -227,9 +233,9 @@ pub fn rows(kg: &KnowledgeGraph, file: &str) -> Vec<Vec<String>> {
                 join(docs),
             ]
         })),
-        _ => {}
-    }
-    out
+        _ => Box::new(std::iter::empty()),
+    };
+    std::iter::once(head).chain(body)
 }
 
 /// Which CSV dialect to write.
@@ -266,12 +272,12 @@ pub fn write_csv_flavour(
     w: impl Write,
     flavour: CsvFlavour,
 ) -> io::Result<()> {
-    write_rows(rows(kg, file), w, flavour)
+    write_rows(row_iter(kg, file), w, flavour)
 }
 
 /// Writes rows (header first) as CSV of the given flavour: `\n` line ends, RFC 4180 quoting.
 pub fn write_rows(
-    rows: Vec<Vec<String>>,
+    rows: impl IntoIterator<Item = Vec<String>>,
     mut w: impl Write,
     flavour: CsvFlavour,
 ) -> io::Result<()> {

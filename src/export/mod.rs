@@ -371,7 +371,8 @@ fn write_format(
 
 fn write_file(path: &Path, f: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<()> {
     let file = File::create(path).map_err(|e| Error::io(path, e))?;
-    let mut w = BufWriter::new(file);
+    // Some files are hundreds of MB: a large buffer means fewer, larger writes.
+    let mut w = BufWriter::with_capacity(1 << 18, file);
     f(&mut w).map_err(|e| Error::io(path, e))?;
     w.flush().map_err(|e| Error::io(path, e))?;
     w.into_inner()

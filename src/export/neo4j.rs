@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 use crate::export::csv::{
     evidence_cells, fmt_confidence, opt_decimal as opt, write_rows, CsvFlavour,
 };
-use crate::model::KnowledgeGraph;
+use crate::model::{KnowledgeGraph, Mention};
 
 /// The files of the folder and their headers: node files first, then relationship files.
 pub const NEO4J_HEADERS: &[(&str, &[&str])] = &[
@@ -134,7 +134,7 @@ pub fn relationship_type(relation: &str) -> String {
 }
 
 /// The rows of one file of the folder, header first.
-pub fn rows(kg: &KnowledgeGraph, file: &str) -> Vec<Vec<String>> {
+pub fn rows<'a>(kg: &'a KnowledgeGraph, file: &str) -> Vec<Vec<String>> {
     let header = NEO4J_HEADERS
         .iter()
         .find(|(n, _)| *n == file)
@@ -204,27 +204,25 @@ pub fn rows(kg: &KnowledgeGraph, file: &str) -> Vec<Vec<String>> {
             row
         })),
         "relations.csv" => {
-            // The quote of each edge: its most confident assertion (the first one on ties).
-            let mut quotes: BTreeMap<(&str, &str, &str), (f64, &str)> = BTreeMap::new();
-            for a in &kg.assertions {
-                let q = quotes
-                    .entry((&a.subject, &a.relation, &a.object))
-                    .or_insert((f64::MIN, ""));
-                if a.evidence.confidence > q.0 {
-                    *q = (a.evidence.confidence, &a.evidence.quote);
+            // The quote of each edge: its most confident assertion (the first one on ties);
+            // the groups come in the order of the edges.
+            let quotes = kg.edge_groups().into_iter().map(|group| {
+                let mut q = (f64::MIN, "");
+                for a in group {
+                    if a.evidence.confidence > q.0 {
+                        q = (a.evidence.confidence, &a.evidence.quote);
+                    }
                 }
-            }
+                q.1
+            });
             out.extend(
                 kg.edges()
                     .into_iter()
-                    .filter(|e| {
+                    .zip(quotes)
+                    .filter(|(e, _)| {
                         kg.entities.contains_key(&e.source) && kg.entities.contains_key(&e.target)
                     })
-                    .map(|e| {
-                        let quote = quotes
-                            .get(&(e.source.as_str(), e.relation.as_str(), e.target.as_str()))
-                            .map(|q| q.1.to_string())
-                            .unwrap_or_default();
+                    .map(|(e, quote)| {
                         vec![
                             e.source.clone(),
                             e.target.clone(),
@@ -233,18 +231,35 @@ pub fn rows(kg: &KnowledgeGraph, file: &str) -> Vec<Vec<String>> {
                             join(&mut e.documents.iter()),
                             e.evidence_count.to_string(),
                             fmt_confidence(e.confidence),
-                            quote,
+                            quote.to_string(),
                         ]
                     }),
             )
         }
         "mentioned_in.csv" => {
-            let mut counts: BTreeMap<(&str, &str), usize> = BTreeMap::new();
-            for m in &kg.mentions {
-                if kg.entities.contains_key(&m.entity) && kg.documents.contains_key(&m.document) {
-                    *counts.entry((&m.entity, &m.document)).or_default() += 1;
-                }
-            }
+            // Mentions are kept sorted by entity and document: their counts are runs, found in
+            // one pass; a map sorts them when they are not.
+            let key = |m: &'a Mention| (m.entity.as_str(), m.document.as_str());
+            let known = |m: &&Mention| {
+                kg.entities.contains_key(&m.entity) && kg.documents.contains_key(&m.document)
+            };
+            let counts: Vec<((&str, &str), usize)> =
+                if kg.mentions.windows(2).all(|w| key(&w[0]) <= key(&w[1])) {
+                    let mut counts: Vec<((&str, &str), usize)> = Vec::new();
+                    for m in kg.mentions.iter().filter(known) {
+                        match counts.last_mut() {
+                            Some((k, n)) if *k == key(m) => *n += 1,
+                            _ => counts.push((key(m), 1)),
+                        }
+                    }
+                    counts
+                } else {
+                    let mut counts: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+                    for m in kg.mentions.iter().filter(known) {
+                        *counts.entry(key(m)).or_default() += 1;
+                    }
+                    counts.into_iter().collect()
+                };
             out.extend(counts.into_iter().map(|((e, d), n)| {
                 vec![
                     e.to_string(),
