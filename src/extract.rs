@@ -62,11 +62,8 @@ pub struct RawAssertion {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RawPrice {
     pub subject: EntityKey,
-    #[serde(with = "rust_decimal::serde::str_option")]
     pub amount: Option<Decimal>,
-    #[serde(with = "rust_decimal::serde::str_option")]
     pub min: Option<Decimal>,
-    #[serde(with = "rust_decimal::serde::str_option")]
     pub max: Option<Decimal>,
     pub currency: String,
     pub unit: String,
@@ -82,11 +79,8 @@ pub struct RawClinical {
     pub product: EntityKey,
     pub indication: Option<EntityKey>,
     pub metric: String,
-    #[serde(with = "rust_decimal::serde::str_option")]
     pub value: Option<Decimal>,
-    #[serde(with = "rust_decimal::serde::str_option")]
     pub min: Option<Decimal>,
-    #[serde(with = "rust_decimal::serde::str_option")]
     pub max: Option<Decimal>,
     pub start: usize,
     pub end: usize,
