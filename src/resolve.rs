@@ -294,20 +294,31 @@ pub fn resolve(extractions: Vec<Extraction>, ex: &Extractor, stats: BuildStats) 
         kg.clinical.extend(part.clinical);
     }
 
-    // Entities: everything referenced.
-    let mut referenced: BTreeSet<&str> = mentions.iter().map(|m| m.2.entity.as_str()).collect();
-    referenced.extend(
-        kg.assertions
-            .iter()
-            .flat_map(|a| [a.subject.as_str(), a.object.as_str()]),
-    );
-    referenced.extend(kg.prices.iter().map(|p| p.subject.as_str()));
-    referenced.extend(
-        kg.clinical
-            .iter()
-            .flat_map(|c| std::iter::once(c.product.as_str()).chain(c.indication.as_deref())),
-    );
-    let referenced: Vec<String> = referenced.into_iter().map(str::to_string).collect();
+    // Entities: everything referenced (marked by rank, so they come out in id order).
+    let mut marked = vec![false; ranks.entity_ids.len()];
+    for m in &mentions {
+        marked[m.0 as usize] = true;
+    }
+    let ends = kg
+        .assertions
+        .iter()
+        .flat_map(|a| [a.subject.as_str(), a.object.as_str()])
+        .chain(kg.prices.iter().map(|p| p.subject.as_str()))
+        .chain(
+            kg.clinical
+                .iter()
+                .flat_map(|c| std::iter::once(c.product.as_str()).chain(c.indication.as_deref())),
+        );
+    for id in ends {
+        marked[ranks.entity(id) as usize] = true;
+    }
+    let referenced: Vec<String> = ranks
+        .entity_ids
+        .iter()
+        .zip(marked)
+        .filter(|(_, m)| *m)
+        .map(|(id, _)| id.clone())
+        .collect();
     for id in referenced {
         let entity = if let Some(lex) = ontology.entities.get(&id) {
             Entity {
@@ -459,6 +470,8 @@ pub fn resolve(extractions: Vec<Extraction>, ex: &Extractor, stats: BuildStats) 
 /// is comparing the ids.
 struct Ranks {
     entities: HashMap<String, u32>,
+    /// The entity ids, sorted: `entity_ids[rank]`.
+    entity_ids: Vec<String>,
     documents: HashMap<String, u32>,
 }
 
@@ -467,8 +480,11 @@ impl Ranks {
         entities: impl Iterator<Item = &'a str>,
         documents: impl Iterator<Item = &'a str>,
     ) -> Ranks {
+        let sorted: BTreeSet<&str> = entities.collect();
+        let entity_ids: Vec<String> = sorted.into_iter().map(str::to_string).collect();
         Ranks {
-            entities: rank(entities),
+            entities: rank(entity_ids.iter().map(String::as_str)),
+            entity_ids,
             documents: rank(documents),
         }
     }
