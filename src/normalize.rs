@@ -86,6 +86,20 @@ impl Normalizer {
         Ok(Normalizer { table, multi, t2s })
     }
 
+    /// The normalised form of `c` when it is one char from the table (nearly always), without
+    /// building a string; `None` when [`Normalizer::push_char`] must be asked.
+    #[inline]
+    fn map_one(&self, c: char) -> Option<char> {
+        let cp = c as u32;
+        if cp < 0x10000 {
+            let m = self.table[cp as usize];
+            if m != MULTI {
+                return Some(char::from_u32(m).unwrap_or(c));
+            }
+        }
+        None
+    }
+
     /// Normalises one character into `out` (usually one char; NFKC may give several).
     #[inline]
     pub fn push_char(&self, c: char, out: &mut String) -> usize {
@@ -191,6 +205,15 @@ impl<'a> NormBuilder<'a> {
 
     /// Appends original chars `chars[start..end]` (indices are original char offsets).
     pub fn push_range(&mut self, chars: &[char], start: usize, end: usize) {
+        let end = end.min(chars.len());
+        let n = end.saturating_sub(start);
+        self.out.text.reserve(n * 3);
+        self.out.byte_of.reserve(n);
+        self.out.orig.reserve(n);
+        // The normalised form of a char: one char, from the table, for nearly all of them
+        // (encoded on the stack); a string otherwise.
+        let mut one = [0u8; 4];
+        let mut several = String::new();
         for (i, &c) in chars.iter().enumerate().take(end).skip(start) {
             if c.is_whitespace() || c == '\u{200B}' || c == '\u{FEFF}' {
                 if self.pending_space.is_none() {
@@ -198,35 +221,45 @@ impl<'a> NormBuilder<'a> {
                 }
                 continue;
             }
-            let before = self.out.text.len();
-            let mut tmp = String::new();
-            let k = self.n.push_char(c, &mut tmp);
-            let first = tmp.chars().next().unwrap_or(c);
-            if first.is_whitespace() {
-                if self.pending_space.is_none() {
-                    self.pending_space = Some(i as u32);
+            let norm: &str = match self.n.map_one(c) {
+                Some(m) => m.encode_utf8(&mut one),
+                None => {
+                    several.clear();
+                    self.n.push_char(c, &mut several);
+                    &several
                 }
-                continue;
+            };
+            self.push_normalised(i, c, norm);
+        }
+    }
+
+    /// Appends `norm`, the normalised form of the original char `c` at `i`.
+    fn push_normalised(&mut self, i: usize, c: char, norm: &str) {
+        let before = self.out.text.len();
+        let first = norm.chars().next().unwrap_or(c);
+        if first.is_whitespace() {
+            if self.pending_space.is_none() {
+                self.pending_space = Some(i as u32);
             }
-            if let Some(sp) = self.pending_space.take() {
-                let prev = self.out.text.chars().next_back();
-                if let Some(p) = prev {
-                    if !is_cjk(p) && !is_cjk(first) {
-                        self.out.byte_of.push(before as u32);
-                        self.out.text.push(' ');
-                        self.out.orig.push((sp, sp + 1));
-                    }
+            return;
+        }
+        if let Some(sp) = self.pending_space.take() {
+            let prev = self.out.text.chars().next_back();
+            if let Some(p) = prev {
+                if !is_cjk(p) && !is_cjk(first) {
+                    self.out.byte_of.push(before as u32);
+                    self.out.text.push(' ');
+                    self.out.orig.push((sp, sp + 1));
                 }
             }
-            let base = self.out.text.len();
-            self.out.text.push_str(&tmp);
-            let mut off = base;
-            for ch in tmp.chars() {
-                self.out.byte_of.push(off as u32);
-                self.out.orig.push((i as u32, i as u32 + 1));
-                off += ch.len_utf8();
-            }
-            debug_assert!(k >= 1);
+        }
+        let base = self.out.text.len();
+        self.out.text.push_str(norm);
+        let mut off = base;
+        for ch in norm.chars() {
+            self.out.byte_of.push(off as u32);
+            self.out.orig.push((i as u32, i as u32 + 1));
+            off += ch.len_utf8();
         }
     }
 

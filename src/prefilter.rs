@@ -27,6 +27,8 @@ pub struct LiteralGate {
     ac: Option<AhoCorasick>,
     /// Per pattern, its groups as lists of literal ids.
     patterns: Vec<Vec<Vec<u32>>>,
+    /// The literals, by id.
+    literals: Vec<Vec<u8>>,
     /// Per literal id, its length in bytes.
     lengths: Vec<usize>,
     /// Per literal id, the (pattern, group) pairs whose group holds it.
@@ -93,6 +95,7 @@ impl LiteralGate {
         Ok(LiteralGate {
             ac,
             lengths: literals.iter().map(Vec::len).collect(),
+            literals,
             patterns: gated,
             holders,
             group_offsets,
@@ -108,15 +111,33 @@ impl LiteralGate {
     /// the order of their literals checked, by binary search in the occurrences sorted by
     /// literal and start.
     pub fn candidates(&self, text: &str, out: &mut Vec<bool>) {
+        let mut hits = self.occurrences(text);
+        self.candidates_from(&mut hits, out);
+    }
+
+    /// (literal id, start) of every occurrence of the gate's literals in `text`, in the order
+    /// the automaton finds them.
+    pub fn occurrences(&self, text: &str) -> Vec<(u32, usize)> {
+        self.ac.as_ref().map_or_else(Vec::new, |ac| {
+            ac.find_overlapping_iter(text)
+                .map(|m| (m.pattern().as_u32(), m.start()))
+                .collect()
+        })
+    }
+
+    /// The literals the gate looks for, by id: a caller that scans a text for them together
+    /// with patterns of its own passes the occurrences to [`LiteralGate::candidates_from`].
+    pub fn literals(&self) -> &[Vec<u8>] {
+        &self.literals
+    }
+
+    /// [`LiteralGate::candidates`] from the occurrences of the literals in a text, found by an
+    /// overlapping, ASCII-case-insensitive search: `hits` holds (literal id, start) of every
+    /// occurrence, in any order (it is sorted here).
+    pub fn candidates_from(&self, hits: &mut [(u32, usize)], out: &mut Vec<bool>) {
         out.clear();
-        // (literal, start) of every occurrence.
-        let mut hits: Vec<(u32, usize)> = Vec::new();
-        if let Some(ac) = &self.ac {
-            for m in ac.find_overlapping_iter(text) {
-                hits.push((m.pattern().as_u32(), m.start()));
-            }
-        }
         hits.sort_unstable();
+        let hits = &*hits;
         // Per pattern, how many of its groups have a literal in the text.
         let mut present = vec![0usize; self.patterns.len()];
         let mut group_seen = vec![false; self.group_count];
@@ -136,7 +157,7 @@ impl LiteralGate {
             self.patterns
                 .iter()
                 .zip(&present)
-                .map(|(groups, &n)| n == groups.len() && in_order(groups, &hits, &self.lengths)),
+                .map(|(groups, &n)| n == groups.len() && in_order(groups, hits, &self.lengths)),
         );
     }
 }
