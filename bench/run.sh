@@ -15,15 +15,22 @@
 #   - an incremental rebuild after adding one article;
 # and, on the smallest size, that --threads 1 and --threads 2 write identical exports.
 #
+# The cellkg build, the peer and the incremental rebuild run BENCH_REPEAT times (default 3) on
+# sizes up to BENCH_REPEAT_UP_TO MB (default 50), once above; the summary gives the median of
+# each figure (on a shared machine two runs minutes apart differ by up to ±20 %).
+#
 # Environment: BENCH_DIR (work directory, default /tmp/cellkg-bench), BENCH_TIMEOUT (seconds
 # allowed per run, default 1200), PEER_PYTHON (default /tmp/peer/bin/python), PEER
-# (default ../shared/peers/pypeer.py). Results: $BENCH_DIR/results.tsv and a summary on stdout.
+# (default ../shared/peers/pypeer.py), BENCH_REPEAT, BENCH_REPEAT_UP_TO.
+# Results: $BENCH_DIR/results.tsv (one row per run) and a summary on stdout.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 BENCH_DIR=${BENCH_DIR:-/tmp/cellkg-bench}
 TIMEOUT=${BENCH_TIMEOUT:-1200}
+REPEAT=${BENCH_REPEAT:-3}
+REPEAT_UP_TO=${BENCH_REPEAT_UP_TO:-50}
 PEER_PYTHON=${PEER_PYTHON:-/tmp/peer/bin/python}
 PEER=${PEER:-$ROOT/../shared/peers/pypeer.py}
 SIZES=("$@")
@@ -69,6 +76,7 @@ BULK=$BENCH_DIR/bin/bulk_load
   echo "cpu: $(lscpu | sed -n 's/^Model name: *//p' | head -1)"
   echo "memory: $(free -g | awk '/^Mem:/ {print $2 " GiB"}')"
   echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "runs per figure: $REPEAT up to $REPEAT_UP_TO MB, 1 above (medians)"
   echo "rustc: $(rustc --version)"
   echo "ripgrep: $(rg --version 2>/dev/null | head -1 || echo missing)"
   echo "python peer: $("$PEER_PYTHON" --version 2>&1 || echo missing)"
@@ -97,6 +105,8 @@ for size in "${SIZES[@]}"; do
   record "$size" bytes "$bytes"
   record "$size" files "$(find "$corpus" -type f | wc -l)"
   cat "$corpus"/* >/dev/null # same page cache for every contender
+  runs=1
+  [ "$size" -le "$REPEAT_UP_TO" ] && runs=$REPEAT
 
   # Raw scan: the limit for the text stages (the second of two runs, warm).
   if command -v rg >/dev/null; then
@@ -105,14 +115,16 @@ for size in "${SIZES[@]}"; do
   fi
 
   # cellkg, full build from an empty store.
-  rm -rf "$work"
-  echo "bench: cellkg build" >&2
-  CELLKG_TIMINGS=1 measure "$size" cellkg "$CELLKG" --store "$work/store" build "$corpus" \
-    --out "$work/exports" --ontology "$BENCH_DIR/ontology" --full
-  grep '^cellkg: timing' "$BENCH_DIR/cellkg-$size.err" | while read -r _ _ stage secs _ rate _; do
-    record "$size" "stage.$stage" "$secs"
+  for run in $(seq "$runs"); do
+    rm -rf "$work"
+    echo "bench: cellkg build ($run of $runs)" >&2
+    CELLKG_TIMINGS=1 measure "$size" cellkg "$CELLKG" --store "$work/store" build "$corpus" \
+      --out "$work/exports" --ontology "$BENCH_DIR/ontology" --full
+    grep '^cellkg: timing' "$BENCH_DIR/cellkg-$size.err" | while read -r _ _ stage secs _ rate _; do
+      record "$size" "stage.$stage" "$secs"
+    done
+    grep '^cellkg: built' "$BENCH_DIR/cellkg-$size.err" >&2 || true
   done
-  grep '^cellkg: built' "$BENCH_DIR/cellkg-$size.err" >&2 || true
 
   # oxigraph's bulk load of the same quads: the limit for the store.
   if [ -f "$work/store/store.nq" ]; then
@@ -127,24 +139,33 @@ for size in "${SIZES[@]}"; do
 
   # The Python peer.
   if [ -x "$PEER_PYTHON" ] && [ -f "$PEER" ]; then
-    echo "bench: python peer" >&2
-    rm -rf "$BENCH_DIR/peer-$size"
-    measure "$size" peer "$PEER_PYTHON" "$PEER" "$ROOT/exports/nodes.csv" "$corpus" "$BENCH_DIR/peer-$size"
-    cat "$BENCH_DIR/peer-$size.out" >&2 || true
+    for run in $(seq "$runs"); do
+      echo "bench: python peer ($run of $runs)" >&2
+      rm -rf "$BENCH_DIR/peer-$size"
+      measure "$size" peer "$PEER_PYTHON" "$PEER" "$ROOT/exports/nodes.csv" "$corpus" "$BENCH_DIR/peer-$size"
+      cat "$BENCH_DIR/peer-$size.out" >&2 || true
+    done
   fi
 
-  # Incremental: one more article, rebuild with the cache of the full build.
+  # Incremental: one more article, rebuild with the cache of the full build. Between runs the
+  # article is taken out again and the store brought back to the corpus (not measured).
   if [ -d "$work/store/cache" ]; then
-    echo "bench: incremental rebuild (one article added)" >&2
-    { cat seeds/000_623db6f989ca1197.txt; printf '\n(benchmark: one added article)\n'; } \
-      >"$corpus/zz_added_article.txt"
-    CELLKG_TIMINGS=1 measure "$size" incremental "$CELLKG" --store "$work/store" build "$corpus" \
-      --out "$work/exports" --ontology "$BENCH_DIR/ontology"
-    grep '^cellkg: built' "$BENCH_DIR/incremental-$size.err" >&2 || true
-    grep '^cellkg: timing' "$BENCH_DIR/incremental-$size.err" | while read -r _ _ stage secs _; do
-      record "$size" "incremental.$stage" "$secs"
+    for run in $(seq "$runs"); do
+      echo "bench: incremental rebuild, one article added ($run of $runs)" >&2
+      { cat seeds/000_623db6f989ca1197.txt; printf '\n(benchmark: one added article)\n'; } \
+        >"$corpus/zz_added_article.txt"
+      CELLKG_TIMINGS=1 measure "$size" incremental "$CELLKG" --store "$work/store" build "$corpus" \
+        --out "$work/exports" --ontology "$BENCH_DIR/ontology"
+      grep '^cellkg: built' "$BENCH_DIR/incremental-$size.err" >&2 || true
+      grep '^cellkg: timing' "$BENCH_DIR/incremental-$size.err" | while read -r _ _ stage secs _; do
+        record "$size" "incremental.$stage" "$secs"
+      done
+      rm -f "$corpus/zz_added_article.txt"
+      if [ "$run" -lt "$runs" ]; then
+        "$CELLKG" --store "$work/store" build "$corpus" --out "$work/exports" \
+          --ontology "$BENCH_DIR/ontology" 2>/dev/null
+      fi
     done
-    rm -f "$corpus/zz_added_article.txt"
   fi
 done
 

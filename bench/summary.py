@@ -2,15 +2,30 @@
 """Summarises bench/run.sh results as Markdown tables (stdout).
 
 usage: summary.py RESULTS.tsv MACHINE.txt
-RESULTS.tsv rows: size_mb, key, value (see bench/run.sh).
+RESULTS.tsv rows: size_mb, key, value (see bench/run.sh); a key repeated over runs gives the
+median of its values; a table gives the spread of the repeated ones.
 """
 import sys
 from collections import defaultdict
 
-rows = defaultdict(dict)
+runs = defaultdict(lambda: defaultdict(list))
 for line in open(sys.argv[1], encoding="utf-8"):
     size, key, value = line.rstrip("\n").split("\t")
-    rows[int(size)][key] = value
+    runs[int(size)][key].append(value)
+
+
+def median(values):
+    """The median of repeated runs (the lower middle one of an even count); the last value
+    when they are not numbers."""
+    try:
+        xs = sorted(float(v) for v in values)
+    except ValueError:
+        return values[-1]
+    x = xs[(len(xs) - 1) // 2]
+    return "%d" % x if all(v.isdigit() for v in values) else repr(x)
+
+
+rows = {s: {k: median(v) for k, v in keys.items()} for s, keys in runs.items()}
 sizes = sorted(rows)
 
 
@@ -71,6 +86,20 @@ for s in sizes:
         (num(s, "bytes") or 0) / 1e6, fmt(rg, 3), fmt(text), ratio(text, rg), fmt(bulk), fmt(rdf),
         ratio(rdf, bulk, 2), fmt(peer), fmt(wall), ratio(peer, wall, 2),
         rows[s].get("peer.rss_mb", "–")))
+print()
+
+print("## Spread of the repeated runs (seconds)\n")
+print("| corpus | figure | runs | min | median | max |")
+print("|---|---|---|---|---|---|")
+for s in sizes:
+    for key in ("cellkg.wall", "stage.extract", "stage.exports", "peer.wall", "incremental.wall"):
+        try:
+            xs = sorted(float(v) for v in runs[s].get(key, []))
+        except ValueError:
+            continue
+        if xs:
+            print("| %d MB | %s | %d | %s | %s | %s |" % (
+                s, key, len(xs), fmt(xs[0]), fmt(num(s, key)), fmt(xs[-1])))
 print()
 
 if len(sizes) > 1:

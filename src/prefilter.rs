@@ -136,6 +136,11 @@ impl LiteralGate {
     /// occurrence, in any order (it is sorted here).
     pub fn candidates_from(&self, hits: &mut [(u32, usize)], out: &mut Vec<bool>) {
         out.clear();
+        if hits.is_empty() {
+            // Only a pattern without literals can match.
+            out.extend(self.patterns.iter().map(Vec::is_empty));
+            return;
+        }
         hits.sort_unstable();
         let hits = &*hits;
         // Per pattern, how many of its groups have a literal in the text.
