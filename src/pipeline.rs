@@ -467,6 +467,10 @@ fn build_in_pool(opts: &BuildOptions) -> Result<BuildReport> {
     report.clinical = kg.clinical.len();
     report.conflicts = kg.conflicts.len();
     report.skipped = kg.stats.files_skipped.clone();
+    // Freeing the graph's millions of strings took 0.22 s on the 50 MB bench corpus, after
+    // the build was done: it is left to a thread of its own, which the command line does not
+    // wait for (the process ends and the memory goes with it).
+    std::thread::spawn(move || drop(kg));
     report.seconds = started.elapsed().as_secs_f64();
     timings.print(bytes, report.seconds);
     Ok(report)
