@@ -41,6 +41,9 @@ pub fn slug(name: &str) -> String {
 
 /// A surface with line breaks and spaces next to CJK removed (for aliases).
 pub fn clean_surface(s: &str) -> String {
+    if !s.chars().any(char::is_whitespace) {
+        return s.to_string();
+    }
     let chars: Vec<char> = s.chars().collect();
     let mut out = String::new();
     let mut i = 0;
@@ -93,9 +96,9 @@ impl<'a> DocumentKeys<'a> {
                 keys.len() - 1
             })
         };
-        let mut counted: Vec<(usize, String)> = Vec::with_capacity(ext.mentions.len());
+        let mut counted: Vec<(usize, &'a str)> = Vec::with_capacity(ext.mentions.len());
         for m in &ext.mentions {
-            counted.push((slot(&m.entity), clean_surface(&m.surface)));
+            counted.push((slot(&m.entity), m.surface.as_str()));
         }
         for a in &ext.assertions {
             slot(&a.subject);
@@ -110,9 +113,15 @@ impl<'a> DocumentKeys<'a> {
                 slot(i);
             }
         }
-        for (i, clean) in counted {
+        // Each distinct surface is cleaned once (a document names a thing the same way
+        // again and again).
+        let mut surfaces: Vec<BTreeSet<&'a str>> = vec![BTreeSet::new(); keys.len()];
+        for (i, surface) in counted {
             keys[i].1 += 1;
-            keys[i].2.insert(clean);
+            surfaces[i].insert(surface);
+        }
+        for (key, raw) in keys.iter_mut().zip(surfaces) {
+            key.2 = raw.into_iter().map(clean_surface).collect();
         }
         DocumentKeys { keys }
     }
