@@ -325,8 +325,7 @@ pub fn write_csv_all(kg: &KnowledgeGraph, dir: &Path) -> Result<()> {
 /// Writes every CSV file of the contract, in the given flavour, into `dir` (created if missing).
 pub fn write_csv_all_flavour(kg: &KnowledgeGraph, dir: &Path, flavour: CsvFlavour) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    for (file, _) in CSV_HEADERS {
-        write_csv_file_flavour(kg, file, dir, flavour)?;
-    }
-    Ok(())
+    super::run_all(CSV_HEADERS, |(file, _)| {
+        write_csv_file_flavour(kg, file, dir, flavour)
+    })
 }

@@ -391,17 +391,40 @@ pub fn write_all(kg: &KnowledgeGraph, dir: &Path) -> Result<()> {
     let (rdf, rest) = rayon::join(
         || write_rdf_files(kg, dir),
         || -> Result<()> {
-            write_file(&dir.join("graph.dot"), |w| {
-                dot::write_dot_io(kg, w, &DotOptions::default(), &ViewOptions::default())
-            })?;
-            write_csv_all(kg, dir)?;
-            write_file(&dir.join("graph.graphml"), |w| write_graphml(kg, w))?;
-            write_file(&dir.join("graph.json"), |w| write_json(kg, w))?;
-            let report = crate::analysis::report(kg);
-            write_file(&dir.join("report.md"), |w| w.write_all(report.as_bytes()))
+            // Each file is a job of its own: a chain of them on one worker was the last thing
+            // running at the end of the exports while the other worker waited.
+            let dot = || {
+                write_file(&dir.join("graph.dot"), |w| {
+                    dot::write_dot_io(kg, w, &DotOptions::default(), &ViewOptions::default())
+                })
+            };
+            let csv = || write_csv_all(kg, dir);
+            let graphml = || write_file(&dir.join("graph.graphml"), |w| write_graphml(kg, w));
+            let json = || write_file(&dir.join("graph.json"), |w| write_json(kg, w));
+            let report = || {
+                let report = crate::analysis::report(kg);
+                write_file(&dir.join("report.md"), |w| w.write_all(report.as_bytes()))
+            };
+            let jobs: [&(dyn Fn() -> Result<()> + Sync); 5] = [&dot, &csv, &graphml, &json, &report];
+            run_all(&jobs, |job| job())
         },
     );
     rdf.and(rest)
+}
+
+/// Runs `job` on every item on the worker pool and returns the first error in the items'
+/// order (the same whatever the thread count).
+pub(crate) fn run_all<T: Sync>(
+    items: &[T],
+    job: impl Fn(&T) -> Result<()> + Sync + Send,
+) -> Result<()> {
+    use rayon::prelude::*;
+    items
+        .par_iter()
+        .map(job)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .collect()
 }
 
 /// `graph.nq` (sorted N-Quads, all in the default graph) and `graph.ttl` (the same order).

@@ -307,12 +307,11 @@ pub fn rows<'a>(kg: &'a KnowledgeGraph, file: &str) -> Vec<Vec<String>> {
 /// Writes the Neo4j import folder into `dir` (created if missing).
 pub fn write_neo4j(kg: &KnowledgeGraph, dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    for (file, _) in NEO4J_HEADERS {
+    super::run_all(NEO4J_HEADERS, |(file, _)| {
         let path = dir.join(file);
         let f = File::create(&path).map_err(|e| Error::io(&path, e))?;
         let mut w = BufWriter::new(f);
         write_rows(rows(kg, file), &mut w, CsvFlavour::Plain).map_err(|e| Error::io(&path, e))?;
-        w.flush().map_err(|e| Error::io(&path, e))?;
-    }
-    Ok(())
+        w.flush().map_err(|e| Error::io(&path, e))
+    })
 }
