@@ -405,7 +405,8 @@ pub fn write_all(kg: &KnowledgeGraph, dir: &Path) -> Result<()> {
                 let report = crate::analysis::report(kg);
                 write_file(&dir.join("report.md"), |w| w.write_all(report.as_bytes()))
             };
-            let jobs: [&(dyn Fn() -> Result<()> + Sync); 5] = [&dot, &csv, &graphml, &json, &report];
+            let jobs: [&(dyn Fn() -> Result<()> + Sync); 5] =
+                [&dot, &csv, &graphml, &json, &report];
             run_all(&jobs, |job| job())
         },
     );
