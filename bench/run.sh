@@ -78,7 +78,7 @@ BULK=$BENCH_DIR/bin/bulk_load
   echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "runs per figure: $REPEAT up to $REPEAT_UP_TO MB, 1 above (medians)"
   echo "rustc: $(rustc --version)"
-  echo "ripgrep: $(rg --version 2>/dev/null | head -1 || echo missing)"
+  echo "ripgrep: $({ rg --version 2>/dev/null || echo missing; } | head -1)"
   echo "python peer: $("$PEER_PYTHON" --version 2>&1 || echo missing)"
 } >"$BENCH_DIR/machine.txt"
 cat "$BENCH_DIR/machine.txt" >&2
