@@ -213,6 +213,52 @@ pub struct Edge {
     pub confidence: f64,
 }
 
+impl Edge {
+    /// The edge of a group of assertions of the same (subject, relation, object), as
+    /// [`KnowledgeGraph::edge_groups`] gives them.
+    pub fn of(group: &[&Assertion]) -> Edge {
+        let first = group[0];
+        let mut e = Edge {
+            source: first.subject.clone(),
+            target: first.object.clone(),
+            relation: first.relation.clone(),
+            documents: BTreeSet::new(),
+            evidence_count: 0,
+            confidence: 0.0,
+        };
+        for a in group {
+            e.documents.insert(a.evidence.document.clone());
+            e.evidence_count += 1;
+            if a.evidence.confidence > e.confidence {
+                e.confidence = a.evidence.confidence;
+            }
+        }
+        e
+    }
+}
+
+/// `items` grouped by `key`, groups in key order, each in the order of `items`. The graph's
+/// records are kept sorted (assertions by subject, relation, object; mentions by entity and
+/// document), so the groups are runs found in one pass; a map sorts them when they are not.
+pub fn group_by_key<'a, T, K: Ord>(
+    items: impl IntoIterator<Item = &'a T>,
+    key: impl Fn(&'a T) -> K,
+) -> Vec<Vec<&'a T>> {
+    let items: Vec<&'a T> = items.into_iter().collect();
+    if items.windows(2).all(|w| key(w[0]) <= key(w[1])) {
+        items
+            .chunk_by(|a, b| key(a) == key(b))
+            .map(<[&T]>::to_vec)
+            .collect()
+    } else {
+        let mut map: BTreeMap<K, Vec<&'a T>> = BTreeMap::new();
+        for item in items {
+            map.entry(key(item)).or_default().push(item);
+        }
+        map.into_values().collect()
+    }
+}
+
 /// The assembled knowledge graph: what every export is written from.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct KnowledgeGraph {
@@ -238,48 +284,17 @@ impl KnowledgeGraph {
     /// under their negative relation name.
     pub fn edges(&self) -> Vec<Edge> {
         self.edge_groups()
-            .into_iter()
-            .map(|group| {
-                let first = group[0];
-                let mut e = Edge {
-                    source: first.subject.clone(),
-                    target: first.object.clone(),
-                    relation: first.relation.clone(),
-                    documents: BTreeSet::new(),
-                    evidence_count: 0,
-                    confidence: 0.0,
-                };
-                for a in group {
-                    e.documents.insert(a.evidence.document.clone());
-                    e.evidence_count += 1;
-                    if a.evidence.confidence > e.confidence {
-                        e.confidence = a.evidence.confidence;
-                    }
-                }
-                e
-            })
+            .iter()
+            .map(|group| Edge::of(group))
             .collect()
     }
 
     /// The assertions grouped by (subject, relation, object), groups in that order, each in
-    /// the order of [`Self::assertions`]. Assertions are kept sorted by that key, so the groups
-    /// are runs found in one pass; a map sorts them when they are not.
+    /// the order of [`Self::assertions`] (see [`group_by_key`]).
     pub fn edge_groups(&self) -> Vec<Vec<&Assertion>> {
-        fn key(a: &Assertion) -> (&str, &str, &str) {
-            (&a.subject, &a.relation, &a.object)
-        }
-        if self.assertions.windows(2).all(|w| key(&w[0]) <= key(&w[1])) {
-            self.assertions
-                .chunk_by(|a, b| key(a) == key(b))
-                .map(|run| run.iter().collect())
-                .collect()
-        } else {
-            let mut map: BTreeMap<(&str, &str, &str), Vec<&Assertion>> = BTreeMap::new();
-            for a in &self.assertions {
-                map.entry(key(a)).or_default().push(a);
-            }
-            map.into_values().collect()
-        }
+        group_by_key(&self.assertions, |a| {
+            (a.subject.as_str(), a.relation.as_str(), a.object.as_str())
+        })
     }
 
     /// Finds an entity by id, label or alias (case-insensitive on ASCII, exact otherwise).

@@ -11,7 +11,6 @@
 //! that Neo4j stores no property rather than an empty string. Rows come in the graph's sorted
 //! order. This module does not run Neo4j.
 
-use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
@@ -20,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::export::csv::{
     evidence_cells, fmt_confidence, opt_decimal as opt, write_rows, CsvFlavour,
 };
-use crate::model::{KnowledgeGraph, Mention};
+use crate::model::{group_by_key, Assertion, Edge, KnowledgeGraph, Mention};
 
 /// The files of the folder and their headers: node files first, then relationship files.
 pub const NEO4J_HEADERS: &[(&str, &[&str])] = &[
@@ -204,21 +203,20 @@ pub fn rows<'a>(kg: &'a KnowledgeGraph, file: &str) -> Vec<Vec<String>> {
             row
         })),
         "relations.csv" => {
-            // The quote of each edge: its most confident assertion (the first one on ties);
-            // the groups come in the order of the edges.
-            let quotes = kg.edge_groups().into_iter().map(|group| {
+            // The quote of each edge: its most confident assertion (the first one on ties).
+            let quote = |group: &[&'a Assertion]| {
                 let mut q = (f64::MIN, "");
                 for a in group {
                     if a.evidence.confidence > q.0 {
-                        q = (a.evidence.confidence, &a.evidence.quote);
+                        q = (a.evidence.confidence, a.evidence.quote.as_str());
                     }
                 }
                 q.1
-            });
+            };
             out.extend(
-                kg.edges()
-                    .into_iter()
-                    .zip(quotes)
+                kg.edge_groups()
+                    .iter()
+                    .map(|group| (Edge::of(group), quote(group)))
                     .filter(|(e, _)| {
                         kg.entities.contains_key(&e.source) && kg.entities.contains_key(&e.target)
                     })
@@ -237,35 +235,18 @@ pub fn rows<'a>(kg: &'a KnowledgeGraph, file: &str) -> Vec<Vec<String>> {
             )
         }
         "mentioned_in.csv" => {
-            // Mentions are kept sorted by entity and document: their counts are runs, found in
-            // one pass; a map sorts them when they are not.
-            let key = |m: &'a Mention| (m.entity.as_str(), m.document.as_str());
             let known = |m: &&Mention| {
                 kg.entities.contains_key(&m.entity) && kg.documents.contains_key(&m.document)
             };
-            let counts: Vec<((&str, &str), usize)> =
-                if kg.mentions.windows(2).all(|w| key(&w[0]) <= key(&w[1])) {
-                    let mut counts: Vec<((&str, &str), usize)> = Vec::new();
-                    for m in kg.mentions.iter().filter(known) {
-                        match counts.last_mut() {
-                            Some((k, n)) if *k == key(m) => *n += 1,
-                            _ => counts.push((key(m), 1)),
-                        }
-                    }
-                    counts
-                } else {
-                    let mut counts: BTreeMap<(&str, &str), usize> = BTreeMap::new();
-                    for m in kg.mentions.iter().filter(known) {
-                        *counts.entry(key(m)).or_default() += 1;
-                    }
-                    counts.into_iter().collect()
-                };
-            out.extend(counts.into_iter().map(|((e, d), n)| {
+            let groups = group_by_key(kg.mentions.iter().filter(known), |m| {
+                (m.entity.as_str(), m.document.as_str())
+            });
+            out.extend(groups.into_iter().map(|group| {
                 vec![
-                    e.to_string(),
-                    format!("doc/{d}"),
+                    group[0].entity.clone(),
+                    format!("doc/{}", group[0].document),
                     "MENTIONED_IN".into(),
-                    n.to_string(),
+                    group.len().to_string(),
                 ]
             }))
         }
