@@ -505,11 +505,20 @@ impl<'o> Extractor<'o> {
                 (doc, chars, segments)
             })
             .collect();
-        // Every segment of the batch, as (document, segment) and as text.
+        // Every segment of the batch, as (document, segment) and as text; `ranges[d]` are the
+        // indices of document d's segments among them.
         let at: Vec<(usize, usize)> = prepared
             .iter()
             .enumerate()
             .flat_map(|(di, (_, _, segments))| (0..segments.len()).map(move |si| (di, si)))
+            .collect();
+        let ranges: Vec<std::ops::Range<usize>> = prepared
+            .iter()
+            .scan(0, |from, (_, _, segments)| {
+                let range = *from..*from + segments.len();
+                *from = range.end;
+                Some(range)
+            })
             .collect();
         let segment = |i: usize| &prepared[at[i].0].2[at[i].1];
         let texts: Vec<&str> = (0..at.len())
@@ -525,11 +534,8 @@ impl<'o> Extractor<'o> {
             quantity_possible.push(scanned.quantity);
         }
         let mut on_topic: Vec<bool> = Vec::with_capacity(at.len());
-        let mut from = 0;
-        for (_, _, segments) in &prepared {
-            let to = from + segments.len();
-            on_topic.extend(self.on_topic(&per_segment[from..to], segments));
-            from = to;
+        for ((_, _, segments), range) in prepared.iter().zip(&ranges) {
+            on_topic.extend(self.on_topic(&per_segment[range.clone()], segments));
         }
         let discovered = captures_by_rule(
             &self
@@ -544,12 +550,9 @@ impl<'o> Extractor<'o> {
         // First pass: the mentions of each segment and what its relation patterns read.
         let mut passes: Vec<SegmentPass> = Vec::with_capacity(at.len());
         let mut per_segment = per_segment.into_iter();
-        let mut from = 0;
-        for (_, _, segments) in &prepared {
-            let to = from + segments.len();
+        for ((_, _, segments), range) in prepared.iter().zip(&ranges) {
             let found: Vec<Vec<Found>> = per_segment.by_ref().take(segments.len()).collect();
-            passes.extend(self.first_pass(segments, found, &discovered[from..to]));
-            from = to;
+            passes.extend(self.first_pass(segments, found, &discovered[range.clone()]));
         }
         let skeletons: Vec<&str> = passes
             .iter()
@@ -581,21 +584,20 @@ impl<'o> Extractor<'o> {
             |si, _| matches!(segment(si).kind, SegmentKind::Text),
         );
         // Second pass, document by document.
-        let mut out = Vec::with_capacity(prepared.len());
-        let mut from = 0;
-        for (doc, chars, segments) in &prepared {
-            let to = from + segments.len();
-            out.push(self.second_pass(
-                doc.clone(),
-                chars,
-                segments,
-                &passes[from..to],
-                &related[from..to],
-                &quantities[from..to],
-            ));
-            from = to;
-        }
-        out
+        prepared
+            .iter()
+            .zip(ranges)
+            .map(|((doc, chars, segments), range)| {
+                self.second_pass(
+                    doc.clone(),
+                    chars,
+                    segments,
+                    &passes[range.clone()],
+                    &related[range.clone()],
+                    &quantities[range],
+                )
+            })
+            .collect()
     }
 
     /// The first pass over a document's segments: the mentions of each segment (from the
@@ -2068,13 +2070,13 @@ mod tests {
                     f.iter().map(|f| (f.start, f.end, f.key.clone())).collect()
                 };
                 assert_eq!(spans(&scanned.found), spans(&alone), "{text}");
-                let (_, mut discovery_hits, mut quantity_hits) = ex.scan_hits(text);
                 let sorted = |mut v: Vec<(u32, usize)>| {
                     v.sort_unstable();
                     v
                 };
-                discovery_hits.sort_unstable();
-                quantity_hits.sort_unstable();
+                let (_, discovery_hits, quantity_hits) = ex.scan_hits(text);
+                let (discovery_hits, quantity_hits) =
+                    (sorted(discovery_hits), sorted(quantity_hits));
                 assert_eq!(discovery_hits, sorted(ex.discovery_gate.occurrences(text)));
                 assert_eq!(quantity_hits, sorted(ex.quantity_gate.occurrences(text)));
                 let mut d = Vec::new();
