@@ -3,17 +3,18 @@
 //! In: corpus paths, the ontology directory, the output directory and the store directory.
 //! Out: the store (`store.nq`, the graph for the commands that read it back in [`GRAPH_FILE`],
 //! and the extraction cache `cache/` under the store directory) and every export file, both
-//! directories replaced only when the whole build succeeded (written beside, then swapped in), under a lock on each so that two builds cannot
-//! interleave (see [`crate::atomic`]).
+//! directories replaced only when the whole build succeeded (written beside, then swapped in),
+//! under a lock on each so that two builds cannot interleave (see [`crate::atomic`]).
 //!
-//! Documents are read and extracted in parallel (rayon, `--threads`), one at a time per worker:
-//! a document's text is dropped as soon as it is extracted, so memory grows with the graph, not
-//! with the corpus. Results are merged in path order, so the output is the same whatever the
-//! thread count. A document whose bytes, name and the ontology are unchanged since the last build
-//! is not extracted again: its extraction comes from the cache (see [`crate::cache`]). The RDF
-//! store is filled with oxigraph's bulk loader. With `CELLKG_TIMINGS=1` in the environment a
-//! build prints the time of each stage to stderr (`CELLKG_TIMINGS=2` also times normalisation
-//! apart, which costs one more normalisation pass per document).
+//! Documents are read and extracted in parallel (rayon, `--threads`), in batches of [`BATCH`]
+//! per worker: a batch's texts are dropped as soon as it is extracted, so memory grows with the
+//! graph, not with the corpus. Results are merged in path order, so the output is the same
+//! whatever the thread count. A document whose bytes, name and the ontology are unchanged since
+//! the last build is not extracted again: its extraction comes from the cache (see
+//! [`crate::cache`]). The build fills no RDF store: `store.nq` is the exports' `graph.nq`, which
+//! the commands that query load with oxigraph's bulk loader. With `CELLKG_TIMINGS=1` in the
+//! environment a build prints the time of each stage to stderr (`CELLKG_TIMINGS=2` also times
+//! normalisation apart, which costs one more normalisation pass per document).
 
 use std::fs;
 use std::io::Write;
@@ -175,7 +176,6 @@ struct Done {
     reused: bool,
 }
 
-/// Reads and extracts one file, through the cache when there is one.
 /// A file read and extracted (or taken from the cache), or skipped: (path, reason).
 type Processed = std::result::Result<Done, (String, String)>;
 
@@ -189,8 +189,8 @@ fn process_files(
     cache: Option<&Cache>,
     clock: &WorkerClock,
     detail: bool,
-) -> Result<Vec<std::result::Result<Done, (String, String)>>> {
-    let mut out: Vec<std::result::Result<Done, (String, String)>> = Vec::with_capacity(files.len());
+) -> Result<Vec<Processed>> {
+    let mut out: Vec<Processed> = Vec::with_capacity(files.len());
     // The documents to extract: (index in `out`, document, bytes).
     let mut todo = Vec::new();
     for (root, path) in files {
