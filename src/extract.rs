@@ -492,7 +492,7 @@ impl<'o> Extractor<'o> {
     /// document does not depend on the others of the batch).
     ///
     /// The regexes of each kind of rule run rule by rule over the sentences of the whole
-    /// batch (see [`captures_by_rule`]), not document by document: most rules pass the
+    /// batch (see `captures_by_rule`), not document by document: most rules pass the
     /// literal gate of only a sentence or two of a document, so document by document each
     /// search starts with a lazy DFA that other rules pushed out of the CPU caches. Over a
     /// batch, the same relation searches measured 20× faster. The rest goes document by

@@ -6,7 +6,7 @@
 //! directories replaced only when the whole build succeeded (written beside, then swapped in),
 //! under a lock on each so that two builds cannot interleave (see [`crate::atomic`]).
 //!
-//! Documents are read and extracted in parallel (rayon, `--threads`), in batches of [`BATCH`]
+//! Documents are read and extracted in parallel (rayon, `--threads`), in batches of `BATCH` (32)
 //! per worker: a batch's texts are dropped as soon as it is extracted, so memory grows with the
 //! graph, not with the corpus. Results are merged in path order, so the output is the same
 //! whatever the thread count. A document whose bytes, name and the ontology are unchanged since
