@@ -607,7 +607,7 @@ impl<'o> Extractor<'o> {
         &self,
         segments: &[Segment],
         per_segment: Vec<Vec<Found>>,
-        discovered: &[Vec<Vec<Captures>>],
+        discovered: &[RuleHits],
     ) -> Vec<SegmentPass> {
         let mut table_headers: BTreeMap<usize, Vec<String>> = BTreeMap::new();
         let mut antecedent: Option<Found> = None;
@@ -674,8 +674,8 @@ impl<'o> Extractor<'o> {
         chars: &[char],
         segments: &[Segment],
         passes: &[SegmentPass],
-        related: &[Vec<Vec<Captures>>],
-        quantities: &[Vec<Vec<Captures>>],
+        related: &[RuleHits],
+        quantities: &[RuleHits],
     ) -> Extraction {
         let mut out = Extraction::default();
         // Second pass: facts, in text order.
@@ -891,10 +891,11 @@ impl<'o> Extractor<'o> {
     }
 
     /// Adds mentions found by discovery cues (not overlapping known mentions of the same class).
-    fn discover(&self, seg: &Segment, found: &mut Vec<Found>, discovered: &[Vec<Captures>]) {
+    fn discover(&self, seg: &Segment, found: &mut Vec<Found>, discovered: &RuleHits) {
         let text = &seg.norm.text;
         let yielding = &self.ontology.rules.matching.yielding_classes;
-        for (d, hits) in self.discoveries.iter().zip(discovered) {
+        for (di, hits) in discovered.iter() {
+            let d = &self.discoveries[di];
             for caps in hits {
                 let m = caps
                     .name("name")
@@ -1394,15 +1395,13 @@ impl<'o> Extractor<'o> {
         found: &[Found],
         sk: &str,
         map: &[usize],
-        hits: &[Vec<Captures>],
+        hits: &RuleHits,
         out: &mut Extraction,
     ) {
         let vocab = &self.ontology.vocabulary;
         let mut folded: Option<String> = None;
-        for (rel, hits) in self.relations.iter().zip(hits) {
-            if hits.is_empty() {
-                continue;
-            }
+        for (ri, hits) in hits.iter() {
+            let rel = &self.relations[ri];
             if !rel.when.is_empty() || !rel.unless.is_empty() {
                 let folded = folded.get_or_insert_with(|| fold(sk));
                 if (!rel.when.is_empty() && !rel.when.iter().any(|c| folded.contains(c.as_str())))
@@ -1683,7 +1682,7 @@ impl<'o> Extractor<'o> {
         seg: &Segment,
         chars: &[char],
         found: &[Found],
-        hits: &[Vec<Captures>],
+        hits: &RuleHits,
         last_subject: &mut Option<EntityKey>,
         out: &mut Extraction,
     ) {
@@ -1703,7 +1702,7 @@ impl<'o> Extractor<'o> {
             }
             None
         };
-        for caps in &hits[QUANTITY_PRICE] {
+        for caps in hits.of(QUANTITY_PRICE) {
             let whole = caps.get(0).map_or(0..0, |m| m.range());
             let pre = caps.name("pre").map(|m| m.as_str());
             let cur = caps.name("cur").map(|m| m.as_str());
@@ -1792,7 +1791,7 @@ impl<'o> Extractor<'o> {
             });
         }
         let cr = &self.ontology.rules.clinical;
-        for caps in &hits[QUANTITY_CLINICAL] {
+        for caps in hits.of(QUANTITY_CLINICAL) {
             let whole = caps.get(0).map_or(0..0, |m| m.range());
             let group = |names: [&str; 3]| names.iter().find_map(|n| caps.name(n));
             let Some(metric) = group(["metric", "metric2", "metric3"])
@@ -1897,8 +1896,29 @@ struct SegmentPass {
     skeleton: Option<(String, Vec<usize>)>,
 }
 
-/// The matches of each regex in each text (`[text][regex]`), where the literal gate lets the
-/// regex through (`possible[text][regex]`) and `wanted` accepts.
+/// The matches of the regexes in one text: (regex index, its matches), in the regexes' order,
+/// for the regexes that matched at all. Most texts let few of the patterns through the literal
+/// gate and fewer still match, so this is kept sparse: a dense row per text (one empty vector
+/// per pattern) was the largest allocation of extraction.
+#[derive(Default)]
+struct RuleHits<'h>(Vec<(usize, Vec<Captures<'h>>)>);
+
+impl<'h> RuleHits<'h> {
+    /// The matches of regex `ri` (none if it did not match or did not run).
+    fn of(&self, ri: usize) -> &[Captures<'h>] {
+        self.0
+            .binary_search_by_key(&ri, |(i, _)| *i)
+            .map_or(&[], |at| self.0[at].1.as_slice())
+    }
+
+    /// (regex index, matches) for each regex that matched, in the regexes' order.
+    fn iter(&self) -> impl Iterator<Item = (usize, &[Captures<'h>])> {
+        self.0.iter().map(|(i, caps)| (*i, caps.as_slice()))
+    }
+}
+
+/// The matches of each regex in each text (`[text]`, see [`RuleHits`]), where the literal gate
+/// lets the regex through (`possible[text][regex]`) and `wanted` accepts.
 ///
 /// The loop runs regex by regex, each over every text, not text by text: a regex's lazy DFA
 /// and caches then stay in the CPU cache while it goes through the texts. Text by text, every
@@ -1908,15 +1928,15 @@ fn captures_by_rule<'h>(
     texts: &[&'h str],
     possible: &[Vec<bool>],
     wanted: impl Fn(usize, usize) -> bool,
-) -> Vec<Vec<Vec<Captures<'h>>>> {
-    let mut out: Vec<Vec<Vec<Captures<'h>>>> = texts
-        .iter()
-        .map(|_| regexes.iter().map(|_| Vec::new()).collect())
-        .collect();
+) -> Vec<RuleHits<'h>> {
+    let mut out: Vec<RuleHits<'h>> = texts.iter().map(|_| RuleHits::default()).collect();
     for (ri, re) in regexes.iter().enumerate() {
         for (ti, text) in texts.iter().enumerate() {
             if possible[ti][ri] && wanted(ti, ri) {
-                out[ti][ri] = re.captures_iter(text).collect();
+                let caps: Vec<Captures<'h>> = re.captures_iter(text).collect();
+                if !caps.is_empty() {
+                    out[ti].0.push((ri, caps));
+                }
             }
         }
     }

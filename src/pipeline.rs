@@ -89,7 +89,16 @@ struct Timings {
     /// Also time normalisation apart (one more pass per document).
     detail: bool,
     last: Instant,
-    rows: Vec<(String, f64, String)>,
+    /// (stage, seconds, note, resident memory at its end in MB).
+    rows: Vec<(String, f64, String, Option<u64>)>,
+}
+
+/// The resident memory of the process in MB, where `/proc/self/status` tells it (Linux).
+fn resident_mb() -> Option<u64> {
+    let status = fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024)
 }
 
 impl Timings {
@@ -108,7 +117,9 @@ impl Timings {
         let now = Instant::now();
         let secs = (now - self.last).as_secs_f64();
         self.last = now;
-        self.rows.push((stage.to_string(), secs, String::new()));
+        let rss = self.on.then(resident_mb).flatten();
+        self.rows
+            .push((stage.to_string(), secs, String::new(), rss));
     }
 
     /// Ends the parallel stage: its wall time shared out by the time the workers spent in each
@@ -132,11 +143,13 @@ impl Timings {
         }
         parts.push(("extract", extract));
         parts.push(("cache", cache));
+        let rss = self.on.then(resident_mb).flatten();
         for (stage, cpu) in parts {
             self.rows.push((
                 stage.to_string(),
                 cpu * share,
                 format!("{cpu:.3} s summed over threads"),
+                rss,
             ));
         }
     }
@@ -147,15 +160,16 @@ impl Timings {
         }
         let mb = bytes as f64 / 1e6;
         let mut err = std::io::stderr().lock();
-        for (stage, secs, note) in self
-            .rows
-            .iter()
-            .map(|(a, b, c)| (a.as_str(), *b, c.as_str()))
-        {
-            let rate = if secs > 0.0 { mb / secs } else { f64::INFINITY };
+        for (stage, secs, note, rss) in &self.rows {
+            let rate = if *secs > 0.0 {
+                mb / secs
+            } else {
+                f64::INFINITY
+            };
+            let rss = rss.map_or(String::from("      –"), |r| format!("{r:>7}"));
             let _ = writeln!(
                 err,
-                "cellkg: timing {stage:<9} {secs:>9.3} s {rate:>10.1} MB/s  {note}"
+                "cellkg: timing {stage:<9} {secs:>9.3} s {rate:>10.1} MB/s  {rss} MB resident  {note}"
             );
         }
         let rate = if total > 0.0 { mb / total } else { 0.0 };
