@@ -9,6 +9,7 @@
 //! table rows by column header, prices and clinical results. Every result carries original
 //! character offsets and the quote. It does not merge entities across documents: see `resolve`.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
@@ -106,7 +107,8 @@ struct DictEntry {
 }
 
 struct Discovery {
-    name: String,
+    /// `discover:{name}`, the rule of its mentions.
+    rule: String,
     class: String,
     top: String,
     regex: Regex,
@@ -251,7 +253,7 @@ impl<'o> Extractor<'o> {
             let mut strip = d.strip_prefixes.clone();
             strip.sort_by_key(|s| std::cmp::Reverse(s.chars().count()));
             discoveries.push(Discovery {
-                name: d.name.clone(),
+                rule: format!("discover:{}", d.name),
                 class: d.class.clone(),
                 top: ontology.top_class(&d.class).to_string(),
                 regex,
@@ -603,12 +605,12 @@ impl<'o> Extractor<'o> {
     /// The first pass over a document's segments: the mentions of each segment (from the
     /// dictionary, `found`, and the discovery cues' matches, `discovered`) and what its
     /// relation patterns will read.
-    fn first_pass(
-        &self,
+    fn first_pass<'e>(
+        &'e self,
         segments: &[Segment],
-        per_segment: Vec<Vec<Found>>,
+        per_segment: Vec<Vec<Found<'e>>>,
         discovered: &[RuleHits],
-    ) -> Vec<SegmentPass> {
+    ) -> Vec<SegmentPass<'e>> {
         let mut table_headers: BTreeMap<usize, Vec<String>> = BTreeMap::new();
         let mut antecedent: Option<Found> = None;
         let mut passes: Vec<SegmentPass> = Vec::with_capacity(segments.len());
@@ -638,7 +640,11 @@ impl<'o> Extractor<'o> {
                 SegmentKind::Text => {
                     let with_anaphora = self.resolve_anaphora(seg, &found, antecedent.as_ref());
                     let classes = &self.ontology.rules.anaphora.classes;
-                    if let Some(f) = found.iter().rev().find(|f| classes.contains(&f.top)) {
+                    if let Some(f) = found
+                        .iter()
+                        .rev()
+                        .find(|f| classes.iter().any(|c| c == f.top))
+                    {
                         antecedent = Some(f.clone());
                     }
                     // A reference list entry keeps its mentions but states no relation.
@@ -699,7 +705,7 @@ impl<'o> Extractor<'o> {
                     start: s,
                     end: e,
                     surface: chars[s..e].iter().collect(),
-                    rule: f.rule.clone(),
+                    rule: f.rule.to_string(),
                     confidence: f.confidence,
                 });
             }
@@ -715,7 +721,7 @@ impl<'o> Extractor<'o> {
                             start: s,
                             end: e,
                             quote: chars[s..e].iter().collect(),
-                            rule: c.found.rule.clone(),
+                            rule: c.found.rule.to_string(),
                             confidence: 0.9,
                             year: None,
                         });
@@ -749,11 +755,14 @@ impl<'o> Extractor<'o> {
                 }
             }
             self.inner_facts(seg, chars, found, &mut out);
-            if let Some(f) = found
-                .iter()
-                .rev()
-                .find(|f| self.ontology.rules.price.subject_classes.contains(&f.top))
-            {
+            if let Some(f) = found.iter().rev().find(|f| {
+                self.ontology
+                    .rules
+                    .price
+                    .subject_classes
+                    .iter()
+                    .any(|c| c == f.top)
+            }) {
                 last_subject = Some(f.key.clone());
             }
         }
@@ -764,7 +773,7 @@ impl<'o> Extractor<'o> {
 
     /// One scan of a segment's text: its dictionary mentions, and which discovery and which
     /// quantity patterns its literals let through.
-    fn scan_segment(&self, seg: &Segment) -> Scanned {
+    fn scan_segment(&self, seg: &Segment) -> Scanned<'_> {
         let text = seg.norm.text.as_str();
         let (labels, mut discovery, mut quantity) = self.scan_hits(text);
         let mut out = Scanned {
@@ -808,7 +817,7 @@ impl<'o> Extractor<'o> {
     }
 
     /// Dictionary matches in a normalised text, leftmost-longest with word boundaries.
-    fn dictionary_matches(&self, text: &str) -> Vec<Found> {
+    fn dictionary_matches(&self, text: &str) -> Vec<Found<'_>> {
         let labels = self
             .scan
             .find_overlapping_iter(text)
@@ -820,7 +829,7 @@ impl<'o> Extractor<'o> {
 
     /// The dictionary matches of a text from the occurrences of labels in it (label, start,
     /// end; overlapping, in any order): leftmost-longest, with word boundaries.
-    fn dictionary_from(&self, text: &str, labels: Vec<(usize, usize, usize)>) -> Vec<Found> {
+    fn dictionary_from(&self, text: &str, labels: Vec<(usize, usize, usize)>) -> Vec<Found<'_>> {
         let bytes = text.as_bytes();
         let mut cands: Vec<(usize, usize, usize)> = Vec::new();
         for (p, s, e) in labels {
@@ -861,9 +870,9 @@ impl<'o> Extractor<'o> {
                 start: s,
                 end: e,
                 key: EntityKey::Known(d.entity.clone()),
-                top: d.top.clone(),
-                class: d.class.clone(),
-                rule: "dictionary".into(),
+                top: &d.top,
+                class: &d.class,
+                rule: Cow::Borrowed("dictionary"),
                 confidence: 1.0,
             });
             end = e;
@@ -877,7 +886,7 @@ impl<'o> Extractor<'o> {
         let window = self.ontology.rules.topic.window;
         let hit: Vec<bool> = found
             .iter()
-            .map(|f| f.iter().any(|m| anchors.contains(&m.top)))
+            .map(|f| f.iter().any(|m| anchors.iter().any(|c| c == m.top)))
             .collect();
         (0..segments.len())
             .map(|i| {
@@ -891,7 +900,7 @@ impl<'o> Extractor<'o> {
     }
 
     /// Adds mentions found by discovery cues (not overlapping known mentions of the same class).
-    fn discover(&self, seg: &Segment, found: &mut Vec<Found>, discovered: &RuleHits) {
+    fn discover<'e>(&'e self, seg: &Segment, found: &mut Vec<Found<'e>>, discovered: &RuleHits) {
         let text = &seg.norm.text;
         let yielding = &self.ontology.rules.matching.yielding_classes;
         for (di, hits) in discovered.iter() {
@@ -983,10 +992,10 @@ impl<'o> Extractor<'o> {
                     let f = &found[i];
                     let inside = f.start >= s && f.end <= e;
                     let gives_way = inside
-                        && ((yielding.contains(&f.top) && f.top != d.top)
+                        && ((yielding.iter().any(|c| c == f.top) && f.top != d.top)
                             || f.key == key
                             || d.swallow
-                            || (d.yields_prefix.contains(&f.top) && f.end < e)
+                            || (d.yields_prefix.iter().any(|c| c == f.top) && f.end < e)
                             || (d.extends_known && f.top == d.top && e - s > f.end - f.start));
                     !gives_way
                 });
@@ -1000,9 +1009,9 @@ impl<'o> Extractor<'o> {
                     start: s,
                     end: e,
                     key,
-                    top: d.top.clone(),
-                    class: d.class.clone(),
-                    rule: format!("discover:{}", d.name),
+                    top: &d.top,
+                    class: &d.class,
+                    rule: Cow::Borrowed(&d.rule),
                     confidence: d.confidence,
                 });
                 found.sort_by_key(|f| (f.start, f.end));
@@ -1012,7 +1021,7 @@ impl<'o> Extractor<'o> {
 
     /// The first cell of a row under a product-type header names the row's subject even when
     /// the name is unknown ("C-CAR031", "GD2-CART01").
-    fn table_subject(&self, seg: &Segment, headers: &[String], found: &mut Vec<Found>) {
+    fn table_subject<'e>(&'e self, seg: &Segment, headers: &[String], found: &mut Vec<Found<'e>>) {
         let rules = &self.ontology.rules.table;
         let Some(class) = &rules.subject_class else {
             return;
@@ -1025,10 +1034,9 @@ impl<'o> Extractor<'o> {
         let Some(&(cs, ce)) = seg.norm.cells.first() else {
             return;
         };
-        if found
-            .iter()
-            .any(|f| f.start >= cs && f.end <= ce && rules.subject_classes.contains(&f.top))
-        {
+        if found.iter().any(|f| {
+            f.start >= cs && f.end <= ce && rules.subject_classes.iter().any(|c| c == f.top)
+        }) {
             return;
         }
         let cell = &seg.norm.text[cs..ce];
@@ -1044,8 +1052,8 @@ impl<'o> Extractor<'o> {
         }
         let start = cs + cell[..name_end].find(name).unwrap_or(0);
         let end = start + name.len();
-        let top = self.ontology.top_class(class).to_string();
-        let key = match self.known_by_name(&top, name) {
+        let top = self.ontology.top_class(class);
+        let key = match self.known_by_name(top, name) {
             Some(id) => EntityKey::Known(id.to_string()),
             None => EntityKey::Discovered {
                 class: class.clone(),
@@ -1058,15 +1066,15 @@ impl<'o> Extractor<'o> {
             end,
             key,
             top,
-            class: class.clone(),
-            rule: "table:first-cell".into(),
+            class,
+            rule: Cow::Borrowed("table:first-cell"),
             confidence: 0.7,
         });
         found.sort_by_key(|f| (f.start, f.end));
     }
 
     /// Joins adjacent modifier + head mentions into compound entities ("CD19 CAR-T").
-    fn compound(&self, seg: &Segment, found: &mut Vec<Found>) -> Vec<Compound> {
+    fn compound<'e>(&'e self, seg: &Segment, found: &mut Vec<Found<'e>>) -> Vec<Compound<'e>> {
         let mut out = Vec::new();
         let text = &seg.norm.text;
         for rule in &self.ontology.rules.compounds {
@@ -1107,9 +1115,9 @@ impl<'o> Extractor<'o> {
                         start: a.start,
                         end: b.end,
                         key,
-                        top: self.ontology.top_class(&rule.class).to_string(),
-                        class: rule.class.clone(),
-                        rule: format!("compound:{}", rule.name),
+                        top: self.ontology.top_class(&rule.class),
+                        class: &rule.class,
+                        rule: Cow::Owned(format!("compound:{}", rule.name)),
                         confidence: 0.9,
                     };
                     let parts = vec![a.clone()];
@@ -1202,7 +1210,7 @@ impl<'o> Extractor<'o> {
                         .vocabulary
                         .properties
                         .get(&a.relation)
-                        .is_some_and(|prop| self.fits(&p.top, &prop.domain))
+                        .is_some_and(|prop| self.fits(p.top, &prop.domain))
                 })
                 .map(|a| RawAssertion {
                     subject: p.key.clone(),
@@ -1220,12 +1228,12 @@ impl<'o> Extractor<'o> {
 
     /// Adds pseudo-mentions for phrases that refer back to the antecedent ("这类产品"); they
     /// take part in relations but are not reported as mentions.
-    fn resolve_anaphora(
-        &self,
+    fn resolve_anaphora<'e>(
+        &'e self,
         seg: &Segment,
-        found: &[Found],
-        antecedent: Option<&Found>,
-    ) -> Option<Vec<Found>> {
+        found: &[Found<'e>],
+        antecedent: Option<&Found<'e>>,
+    ) -> Option<Vec<Found<'e>>> {
         let antecedent = antecedent?;
         let text = &seg.norm.text;
         // Every occurrence of every phrase in one scan; then, phrase by phrase, its
@@ -1255,9 +1263,9 @@ impl<'o> Extractor<'o> {
                 start: at,
                 end,
                 key: antecedent.key.clone(),
-                top: antecedent.top.clone(),
-                class: antecedent.class.clone(),
-                rule: "anaphora".into(),
+                top: antecedent.top,
+                class: antecedent.class,
+                rule: Cow::Borrowed("anaphora"),
                 confidence: 0.7,
             });
         }
@@ -1279,7 +1287,7 @@ impl<'o> Extractor<'o> {
             for f in found.iter().filter(|f| {
                 rule.container
                     .iter()
-                    .any(|c| self.ontology.is_a(&f.class, c))
+                    .any(|c| self.ontology.is_a(f.class, c))
             }) {
                 let name = &seg.norm.text[f.start..f.end];
                 let mut inner = self.dictionary_matches(name);
@@ -1293,8 +1301,8 @@ impl<'o> Extractor<'o> {
                 }
                 for m in inner {
                     if m.key == f.key
-                        || !rule.classes.contains(&m.top)
-                        || !self.fits(&m.top, &prop.range)
+                        || !rule.classes.iter().any(|c| c == m.top)
+                        || !self.fits(m.top, &prop.range)
                     {
                         continue;
                     }
@@ -1449,9 +1457,9 @@ impl<'o> Extractor<'o> {
                     .or_else(|| self.year_in(norm));
                 let fits_role = |i: &usize, classes: &[String], allowed: &[String]| {
                     let f = &found[*i];
-                    self.fits(&f.top, allowed)
+                    self.fits(f.top, allowed)
                         && (classes.is_empty()
-                            || classes.iter().any(|c| self.ontology.is_a(&f.class, c)))
+                            || classes.iter().any(|c| self.ontology.is_a(f.class, c)))
                 };
                 let mut subjects = self.tokens_in(sg.as_str());
                 let mut objects = self.tokens_in(og.as_str());
@@ -1465,14 +1473,14 @@ impl<'o> Extractor<'o> {
                     for &oi in &objects {
                         let (s, o) = (&found[si], &found[oi]);
                         if s.key == o.key
-                            || !self.fits(&s.top, &prop.domain)
-                            || !self.fits(&o.top, &prop.range)
+                            || !self.fits(s.top, &prop.domain)
+                            || !self.fits(o.top, &prop.range)
                         {
                             continue;
                         }
                         let narrow = |classes: &[String], f: &Found| {
                             classes.is_empty()
-                                || classes.iter().any(|c| self.ontology.is_a(&f.class, c))
+                                || classes.iter().any(|c| self.ontology.is_a(f.class, c))
                         };
                         if !narrow(&rel.rule.subject_classes, s)
                             || !narrow(&rel.rule.object_classes, o)
@@ -1575,7 +1583,7 @@ impl<'o> Extractor<'o> {
         // The row subject: the first mention of a subject class in the first cell.
         let Some(subject) = found
             .iter()
-            .find(|f| in_cell(f, 0) && rules.subject_classes.contains(&f.top))
+            .find(|f| in_cell(f, 0) && rules.subject_classes.iter().any(|c| c == f.top))
         else {
             return;
         };
@@ -1586,8 +1594,8 @@ impl<'o> Extractor<'o> {
             let Some(prop) = vocab.properties.get(rel) else {
                 return;
             };
-            if !self.fits(&subject.top, &prop.domain)
-                || !self.fits(&object.top, &prop.range)
+            if !self.fits(subject.top, &prop.domain)
+                || !self.fits(object.top, &prop.range)
                 || subject.key == object.key
             {
                 return;
@@ -1691,12 +1699,12 @@ impl<'o> Extractor<'o> {
         let subject_for = |at: usize, classes: &[String]| -> Option<EntityKey> {
             // Nearest preceding mention of a subject class (by preference order), else following.
             for class in classes {
-                if let Some(f) = found.iter().rev().find(|f| f.end <= at && &f.top == class) {
+                if let Some(f) = found.iter().rev().find(|f| f.end <= at && f.top == class) {
                     return Some(f.key.clone());
                 }
             }
             for class in classes {
-                if let Some(f) = found.iter().find(|f| f.start >= at && &f.top == class) {
+                if let Some(f) = found.iter().find(|f| f.start >= at && f.top == class) {
                     return Some(f.key.clone());
                 }
             }
@@ -1884,13 +1892,13 @@ fn quote_span(seg: &Segment, chars: &[char], a: usize, b: usize) -> (usize, usiz
 }
 
 /// What the first pass over a document keeps of a segment for the second.
-struct SegmentPass {
-    found: Vec<Found>,
-    compounds: Vec<Compound>,
+struct SegmentPass<'e> {
+    found: Vec<Found<'e>>,
+    compounds: Vec<Compound<'e>>,
     /// The headers of the table a row belongs to.
     headers: Option<Vec<String>>,
     /// `found` with pseudo-mentions for anaphora, when there are any.
-    with_anaphora: Option<Vec<Found>>,
+    with_anaphora: Option<Vec<Found<'e>>>,
     /// The skeleton relation patterns read (when there are two mentions to relate) and its
     /// byte map.
     skeleton: Option<(String, Vec<usize>)>,
@@ -1945,26 +1953,28 @@ fn captures_by_rule<'h>(
 
 /// What one scan of a segment's text finds: its dictionary mentions, and per discovery and
 /// per quantity pattern whether its literals are there (see [`crate::prefilter`]).
-struct Scanned {
-    found: Vec<Found>,
+struct Scanned<'e> {
+    found: Vec<Found<'e>>,
     discovery: Vec<bool>,
     quantity: Vec<bool>,
 }
 
+/// A mention while a document is extracted. Its class names and rule are borrowed from the
+/// extractor and the ontology (a dictionary mention used to allocate four strings).
 #[derive(Debug, Clone)]
-struct Found {
+struct Found<'e> {
     start: usize,
     end: usize,
     key: EntityKey,
-    top: String,
-    class: String,
-    rule: String,
+    top: &'e str,
+    class: &'e str,
+    rule: Cow<'e, str>,
     confidence: f64,
 }
 
-struct Compound {
-    found: Found,
-    parts: Vec<Found>,
+struct Compound<'e> {
+    found: Found<'e>,
+    parts: Vec<Found<'e>>,
     relation: Option<String>,
 }
 
