@@ -704,7 +704,7 @@ impl<'o> Extractor<'o> {
                     entity: f.key.clone(),
                     start: s,
                     end: e,
-                    surface: chars[s..e].iter().collect(),
+                    surface: string_of(&chars[s..e]),
                     rule: f.rule.to_string(),
                     confidence: f.confidence,
                 });
@@ -720,7 +720,7 @@ impl<'o> Extractor<'o> {
                             negated: false,
                             start: s,
                             end: e,
-                            quote: chars[s..e].iter().collect(),
+                            quote: string_of(&chars[s..e]),
                             rule: c.found.rule.to_string(),
                             confidence: 0.9,
                             year: None,
@@ -1161,7 +1161,7 @@ impl<'o> Extractor<'o> {
                         entity: EntityKey::Known(o.clone()),
                         start: s,
                         end: e,
-                        surface: chars[s..e].iter().collect(),
+                        surface: string_of(&chars[s..e]),
                         rule: "name".into(),
                         confidence: 0.9,
                     });
@@ -1173,7 +1173,7 @@ impl<'o> Extractor<'o> {
                         negated: false,
                         start: s,
                         end: e,
-                        quote: chars[s..e].iter().collect(),
+                        quote: string_of(&chars[s..e]),
                         rule: "name".into(),
                         confidence: 0.9,
                         year: None,
@@ -1216,7 +1216,7 @@ impl<'o> Extractor<'o> {
                     subject: p.key.clone(),
                     start: s,
                     end: e,
-                    quote: chars[s..e].iter().collect(),
+                    quote: string_of(&chars[s..e]),
                     rule: "apposition".into(),
                     confidence: 0.8 * a.confidence,
                     ..a.clone()
@@ -1314,7 +1314,7 @@ impl<'o> Extractor<'o> {
                         negated: false,
                         start: s,
                         end: e,
-                        quote: chars[s..e].iter().collect(),
+                        quote: string_of(&chars[s..e]),
                         rule: format!("inner:{}", rule.name),
                         confidence: 0.8 * f.confidence,
                         year: None,
@@ -1500,7 +1500,7 @@ impl<'o> Extractor<'o> {
                             negated,
                             start: a,
                             end: b,
-                            quote: chars[a..b].iter().collect(),
+                            quote: string_of(&chars[a..b]),
                             rule: rel.rule.name.clone(),
                             confidence: rel.rule.confidence * s.confidence.min(o.confidence),
                             year,
@@ -1588,7 +1588,7 @@ impl<'o> Extractor<'o> {
             return;
         };
         let (rs, re) = (seg.start, seg.end);
-        let quote: String = chars[rs..re].iter().collect();
+        let quote: String = string_of(&chars[rs..re]);
         let vocab = &self.ontology.vocabulary;
         let push = |rel: &str, object: &Found, rule: &str, out: &mut Extraction| {
             let Some(prop) = vocab.properties.get(rel) else {
@@ -1795,7 +1795,7 @@ impl<'o> Extractor<'o> {
                 qualifier,
                 start: s,
                 end: e,
-                quote: chars[s..e].iter().collect(),
+                quote: string_of(&chars[s..e]),
             });
         }
         let cr = &self.ontology.rules.clinical;
@@ -1833,7 +1833,7 @@ impl<'o> Extractor<'o> {
                 max: b,
                 start: s,
                 end: e,
-                quote: chars[s..e].iter().collect(),
+                quote: string_of(&chars[s..e]),
             });
         }
     }
@@ -1847,6 +1847,14 @@ fn lookup_ci<'a>(map: &'a BTreeMap<String, String>, key: &str) -> Option<&'a str
                 .map(|(_, v)| v)
         })
         .map(String::as_str)
+}
+
+/// The text of `chars`, allocated once at its size (collecting the chars grows a string step by
+/// step, three bytes per Chinese character).
+fn string_of(chars: &[char]) -> String {
+    let mut out = String::with_capacity(chars.iter().map(|c| c.len_utf8()).sum());
+    out.extend(chars);
+    out
 }
 
 fn floor_char(s: &str, mut i: usize) -> usize {
