@@ -1147,8 +1147,16 @@ impl<'o> Extractor<'o> {
             let Some(lex) = self.ontology.entities.get(id) else {
                 continue;
             };
+            let mut facts = lex
+                .facts
+                .iter()
+                .filter(|(p, _)| props.contains(p))
+                .peekable();
+            if facts.peek().is_none() {
+                continue;
+            }
             let surface = fold(&seg.norm.text[f.start..f.end]);
-            for (p, o) in lex.facts.iter().filter(|(p, _)| props.contains(p)) {
+            for (p, o) in facts {
                 let stated = self.names_of.get(o).and_then(|ns| {
                     ns.iter()
                         .filter(|n| n.chars().count() >= 2)
