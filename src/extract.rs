@@ -166,13 +166,13 @@ pub struct Extractor<'o> {
     skip_lines: Vec<Regex>,
     citation_lines: Vec<Regex>,
     token: Regex,
-    negation_cues: Vec<String>,
+    negation_cues: Cues,
     negation_exclude: Vec<String>,
     /// Known entity names (normalised, lower-case) → id, per top class, to merge discoveries.
     names: BTreeMap<(String, String), String>,
     /// Normalised, lower-cased names of each known entity.
     names_of: BTreeMap<String, Vec<String>>,
-    hedges: Vec<String>,
+    hedges: Cues,
     price_re: Regex,
     year_re: Regex,
     clinical_re: Regex,
@@ -359,7 +359,7 @@ impl<'o> Extractor<'o> {
             .iter()
             .map(|c| normalizer.normalize_label(c))
             .collect();
-        let hedges = rules
+        let hedges: Vec<String> = rules
             .negation
             .hedges
             .iter()
@@ -447,11 +447,11 @@ impl<'o> Extractor<'o> {
             citation_lines,
             token: Regex::new(r"⟨[A-Za-z]+/[A-Za-z]+:(\d+)⟩")
                 .map_err(|e| Error::Other(e.to_string()))?,
-            negation_cues: cues,
+            negation_cues: Cues::new(cues)?,
             negation_exclude,
             names,
             names_of,
-            hedges,
+            hedges: Cues::new(hedges)?,
             price_re,
             year_re: Regex::new(r"(?-u:\b)(?P<y>(?:19|20)\d{2})(?-u:\b)|民国\s?(?P<roc>\d{2,3})\s?年|(?-u:\b)(?P<roc2>1[01]\d)\s?年").map_err(|e| Error::Other(e.to_string()))?,
             clinical_re,
@@ -1529,12 +1529,10 @@ impl<'o> Extractor<'o> {
     /// exclude list that holds it (用药计划: a programme, not a plan) does not count.
     fn hedged(&self, sk: &str, start: usize, end: usize) -> bool {
         let from = floor_char(sk, start.saturating_sub(18));
-        let region = &sk[from..end];
-        self.hedges.iter().any(|h| {
-            region
-                .match_indices(h.as_str())
-                .any(|(i, _)| !self.excluded(sk, from + i, h))
-        })
+        self.hedges
+            .occurrences(&sk[from..end])
+            .into_iter()
+            .any(|(i, h)| !self.excluded(sk, from + i, h))
     }
 
     /// Whether the cue at byte `at` of `sk` is part of a word of the exclude list (未来, 不仅).
@@ -1562,15 +1560,10 @@ impl<'o> Extractor<'o> {
             }
             from -= prev;
         }
-        let region = &sk[from..end];
-        for cue in &self.negation_cues {
-            for (i, _) in region.match_indices(cue.as_str()) {
-                if !self.excluded(sk, from + i, cue) {
-                    return true;
-                }
-            }
-        }
-        false
+        self.negation_cues
+            .occurrences(&sk[from..end])
+            .into_iter()
+            .any(|(i, cue)| !self.excluded(sk, from + i, cue))
     }
 
     /// Facts and clinical results from a table row, by column header.
@@ -1857,6 +1850,45 @@ fn lookup_ci<'a>(map: &'a BTreeMap<String, String>, key: &str) -> Option<&'a str
         .map(String::as_str)
 }
 
+/// Cue words (negations, hedges) found in one scan of a text.
+struct Cues {
+    words: Vec<String>,
+    ac: AhoCorasick,
+}
+
+impl Cues {
+    /// Empty words are left out: a cue must say something.
+    fn new(mut words: Vec<String>) -> Result<Cues> {
+        words.retain(|w| !w.is_empty());
+        let ac = AhoCorasick::new(&words)
+            .map_err(|e| Error::Other(format!("building the cue matcher: {e}")))?;
+        Ok(Cues { words, ac })
+    }
+
+    /// (byte offset, cue) of the occurrences of each cue in `text`, as `str::match_indices`
+    /// gives them cue by cue (an occurrence overlapping an earlier one of the same cue is
+    /// left out), in the order of the cues and then of the offsets.
+    fn occurrences(&self, text: &str) -> Vec<(usize, &str)> {
+        let mut hits: Vec<(usize, usize)> = self
+            .ac
+            .find_overlapping_iter(text)
+            .map(|m| (m.pattern().as_usize(), m.start()))
+            .collect();
+        hits.sort_unstable();
+        let mut out = Vec::with_capacity(hits.len());
+        let mut previous: Option<(usize, usize)> = None;
+        for (p, at) in hits {
+            if previous.is_some_and(|(q, end)| q == p && at < end) {
+                continue;
+            }
+            let word = self.words[p].as_str();
+            previous = Some((p, at + word.len()));
+            out.push((at, word));
+        }
+        out
+    }
+}
+
 /// The text of `chars`, allocated once at its size (collecting the chars grows a string step by
 /// step, three bytes per Chinese character).
 fn string_of(chars: &[char]) -> String {
@@ -2092,6 +2124,37 @@ fn _assert_norm_used(_: &NormText) {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One scan for all the cues gives the occurrences `str::match_indices` gives cue by cue:
+    /// overlapping cues each count, an occurrence overlapping an earlier one of the same cue
+    /// does not.
+    #[test]
+    fn cue_occurrences_are_those_of_match_indices() {
+        let words = ["尚未", "未", "aa", "不", "没有", "有"];
+        let cues = Cues::new(
+            words
+                .iter()
+                .map(|w| w.to_string())
+                .chain([String::new()])
+                .collect(),
+        )
+        .unwrap();
+        for text in [
+            "尚未纳入医保",
+            "aaaaa 没有 aa",
+            "未未尚未",
+            "",
+            "没有有不不",
+            "a",
+        ] {
+            let mut expected: Vec<(usize, &str)> = Vec::new();
+            for w in words {
+                expected.extend(text.match_indices(w).map(|(i, _)| (i, w)));
+            }
+            assert_eq!(cues.occurrences(text), expected, "{text}");
+        }
+        assert_eq!(cues.occurrences("aaaaa").len(), 2);
+    }
 
     /// The one scan of a segment gives what the dictionary search and the two gates give on
     /// their own, on every segment of the seed articles.
