@@ -8,7 +8,7 @@
 //! collected as [`Issue`]s for `cellkg check`, fatal only under `--strict`.
 //! It does not match text: see `extract`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -458,6 +458,9 @@ pub struct Ontology {
     pub issues: Vec<Issue>,
     /// SHA-256 of every file read, to invalidate incremental builds.
     pub fingerprint: String,
+    /// Each class of the vocabulary with its ancestors (itself first), for [`Ontology::is_a`],
+    /// which extraction asks for every mention.
+    ancestors: HashMap<String, Vec<String>>,
 }
 
 impl Ontology {
@@ -504,14 +507,22 @@ impl Ontology {
         check_rules(&rules, &vocabulary, &rules_path, &mut issues);
         issues.sort();
         issues.dedup();
-        Ok(Ontology {
+        let mut ontology = Ontology {
             dir: dir.to_path_buf(),
             vocabulary,
             entities,
             rules,
             issues,
             fingerprint: format!("{:x}", hasher.finalize()),
-        })
+            ancestors: HashMap::new(),
+        };
+        ontology.ancestors = ontology
+            .vocabulary
+            .classes
+            .keys()
+            .map(|class| (class.clone(), ontology.walk_up(class)))
+            .collect();
+        Ok(ontology)
     }
 
     /// The top class of a class name.
@@ -521,22 +532,32 @@ impl Ontology {
 
     /// Whether `class` is `ancestor` or one of its subclasses.
     pub fn is_a(&self, class: &str, ancestor: &str) -> bool {
+        match self.ancestors.get(class) {
+            Some(up) => up.iter().any(|c| c == ancestor),
+            // Not a class of the vocabulary (or an ontology not made by `load`): walk up.
+            None => self.walk_up(class).iter().any(|c| c == ancestor),
+        }
+    }
+
+    /// `class` and its ancestors, nearest first (at most 16: a cycle in the schema stops there).
+    fn walk_up(&self, class: &str) -> Vec<String> {
+        let mut up = vec![class.to_string()];
         let mut current = class;
-        for _ in 0..16 {
-            if current == ancestor {
-                return true;
-            }
+        while up.len() < 16 {
             match self
                 .vocabulary
                 .classes
                 .get(current)
                 .and_then(|c| c.parent.as_deref())
             {
-                Some(p) => current = p,
-                None => return false,
+                Some(p) => {
+                    up.push(p.to_string());
+                    current = p;
+                }
+                None => break,
             }
         }
-        false
+        up
     }
 }
 
