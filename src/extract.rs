@@ -11,6 +11,7 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use rayon::prelude::*;
@@ -684,6 +685,14 @@ impl<'o> Extractor<'o> {
         quantities: &[RuleHits],
     ) -> Extraction {
         let mut out = Extraction::default();
+        // The mentions to come, reserved at once: the vector grown step by step was copied
+        // into fresh memory at each step.
+        out.mentions.reserve(
+            passes
+                .iter()
+                .map(|p| p.found.len() + p.compounds.iter().map(|c| c.parts.len()).sum::<usize>())
+                .sum(),
+        );
         // Second pass: facts, in text order.
         let mut last_subject: Option<EntityKey> = None;
         for (si, seg) in segments.iter().enumerate() {
@@ -1346,9 +1355,10 @@ impl<'o> Extractor<'o> {
                 sk.push(if c == '\t' { '。' } else { c });
                 map.extend(std::iter::repeat_n(pos + b, c.len_utf8()));
             }
-            let tok = format!("⟨{}/{}:{}⟩", f.top, f.class, i);
-            map.extend(std::iter::repeat_n(f.start, tok.len()));
-            sk.push_str(&tok);
+            let before = sk.len();
+            // Writing into a String cannot fail.
+            let _ = write!(sk, "⟨{}/{}:{}⟩", f.top, f.class, i);
+            map.extend(std::iter::repeat_n(f.start, sk.len() - before));
             pos = f.end;
             // "国家药品监督管理局(NMPA)": a parenthetical holding only another name of the same
             // entity belongs to the token.
