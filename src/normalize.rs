@@ -321,22 +321,26 @@ pub fn segment(
     skip: &[regex::Regex],
 ) -> (Vec<char>, Vec<Segment>) {
     let chars: Vec<char> = text.chars().collect();
-    // Lines as original char ranges (without the newline).
+    // Lines as original char ranges (without the newline), and the same as byte ranges of
+    // `text` (`line_bytes`), to read a line without copying it.
     let mut lines: Vec<(usize, usize)> = Vec::new();
-    let mut s = 0;
-    for (i, &c) in chars.iter().enumerate() {
+    let mut line_bytes: Vec<(usize, usize)> = Vec::new();
+    let (mut s, mut sb) = (0, 0);
+    for (i, (b, c)) in text.char_indices().enumerate() {
         if c == '\n' {
-            let e = if i > s && chars[i - 1] == '\r' {
-                i - 1
+            let (e, eb) = if i > s && chars[i - 1] == '\r' {
+                (i - 1, b - 1)
             } else {
-                i
+                (i, b)
             };
             lines.push((s, e));
+            line_bytes.push((sb, eb));
             s = i + 1;
+            sb = b + 1;
         }
     }
     lines.push((s, chars.len()));
-    let line_str = |l: &(usize, usize)| -> String { chars[l.0..l.1].iter().collect() };
+    line_bytes.push((sb, text.len()));
 
     #[derive(PartialEq)]
     enum L {
@@ -348,8 +352,9 @@ pub fn segment(
     }
     let kinds: Vec<L> = lines
         .iter()
-        .map(|l| {
-            let s = line_str(l);
+        .zip(&line_bytes)
+        .map(|(l, &(from, to))| {
+            let s = &text[from..to];
             let t = s.trim();
             if t.is_empty() {
                 return L::Blank;
