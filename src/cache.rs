@@ -197,7 +197,19 @@ impl CacheWriter {
             .doc
             .as_ref()
             .ok_or_else(|| Error::Other("caching an extraction without a document".into()))?;
-        let bytes = postcard::to_allocvec(ext).map_err(|e| {
+        thread_local! {
+            /// The serialization buffer of this thread: it grows once, and each entry is then
+            /// copied out at its size (a vector grown from nothing was copied at every
+            /// doubling, into fresh memory each time).
+            static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        let bytes = BUFFER.with(|buffer| {
+            let mut buffer = buffer.borrow_mut();
+            buffer.clear();
+            postcard::to_io(ext, &mut *buffer)?;
+            Ok::<_, postcard::Error>(buffer.to_vec())
+        });
+        let bytes = bytes.map_err(|e| {
             Error::Other(format!("serializing the cache entry of {}: {e}", info.path))
         })?;
         Ok((key(info), info.path.clone(), bytes))

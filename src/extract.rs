@@ -1342,9 +1342,10 @@ impl<'o> Extractor<'o> {
     }
 
     /// Builds the skeleton of a segment: mentions replaced by typed tokens.
-    fn skeleton(&self, text: &str, found: &[Found]) -> (String, Vec<usize>) {
+    fn skeleton(&self, text: &str, found: &[Found]) -> (String, Vec<u32>) {
         let mut sk = String::with_capacity(text.len() + found.len() * 16);
-        // For each skeleton byte: normalised byte offset.
+        // For each skeleton byte: normalised byte offset (a segment's text is far below 4 GB;
+        // NormText counts its bytes in u32 too).
         let mut map = Vec::with_capacity(text.len() + found.len() * 16);
         let mut pos = 0;
         for (i, f) in found.iter().enumerate() {
@@ -1353,12 +1354,12 @@ impl<'o> Extractor<'o> {
             }
             for (b, c) in text[pos..f.start].char_indices() {
                 sk.push(if c == '\t' { '。' } else { c });
-                map.extend(std::iter::repeat_n(pos + b, c.len_utf8()));
+                map.extend(std::iter::repeat_n((pos + b) as u32, c.len_utf8()));
             }
             let before = sk.len();
             // Writing into a String cannot fail.
             let _ = write!(sk, "⟨{}/{}:{}⟩", f.top, f.class, i);
-            map.extend(std::iter::repeat_n(f.start, sk.len() - before));
+            map.extend(std::iter::repeat_n(f.start as u32, sk.len() - before));
             pos = f.end;
             // "国家药品监督管理局(NMPA)": a parenthetical holding only another name of the same
             // entity belongs to the token.
@@ -1377,9 +1378,9 @@ impl<'o> Extractor<'o> {
         }
         for (b, c) in text[pos..].char_indices() {
             sk.push(if c == '\t' { '。' } else { c });
-            map.extend(std::iter::repeat_n(pos + b, c.len_utf8()));
+            map.extend(std::iter::repeat_n((pos + b) as u32, c.len_utf8()));
         }
-        map.push(text.len());
+        map.push(text.len() as u32);
         (sk, map)
     }
 
@@ -1420,7 +1421,7 @@ impl<'o> Extractor<'o> {
         chars: &[char],
         found: &[Found],
         sk: &str,
-        map: &[usize],
+        map: &[u32],
         hits: &RuleHits,
         out: &mut Extraction,
     ) {
@@ -1462,8 +1463,8 @@ impl<'o> Extractor<'o> {
                 };
                 let norm = &seg.norm.text;
                 let (ms, me) = (
-                    map[whole.start].min(norm.len()),
-                    map[whole.end.min(map.len() - 1)].min(norm.len()),
+                    (map[whole.start] as usize).min(norm.len()),
+                    (map[whole.end.min(map.len() - 1)] as usize).min(norm.len()),
                 );
                 // The year inside the match, else in its clause, else the sentence's only year.
                 let clause_start = norm[..floor_char(norm, ms)]
@@ -1508,8 +1509,8 @@ impl<'o> Extractor<'o> {
                         let (a, b) = quote_span(
                             seg,
                             chars,
-                            map[whole.start],
-                            map[whole.end.min(map.len() - 1)],
+                            map[whole.start] as usize,
+                            map[whole.end.min(map.len() - 1)] as usize,
                         );
                         out.assertions.push(RawAssertion {
                             subject: s.key.clone(),
@@ -1959,7 +1960,7 @@ struct SegmentPass<'e> {
     with_anaphora: Option<Vec<Found<'e>>>,
     /// The skeleton relation patterns read (when there are two mentions to relate) and its
     /// byte map.
-    skeleton: Option<(String, Vec<usize>)>,
+    skeleton: Option<(String, Vec<u32>)>,
 }
 
 /// The matches of the regexes in one text: (regex index, its matches), in the regexes' order,
