@@ -13,8 +13,9 @@
 //! the last build is not extracted again: its extraction comes from the cache (see
 //! [`crate::cache`]). The build fills no RDF store: `store.nq` is the exports' `graph.nq`, which
 //! the commands that query load with oxigraph's bulk loader. With `CELLKG_TIMINGS=1` in the
-//! environment a build prints the time of each stage to stderr (`CELLKG_TIMINGS=2` also times
-//! normalisation apart, which costs one more normalisation pass per document).
+//! environment a build prints the time of each stage and the resident memory after it to stderr
+//! (`CELLKG_TIMINGS=2` also times normalisation apart, which costs one more normalisation pass
+//! per document).
 
 use std::fs;
 use std::io::Write;
