@@ -61,7 +61,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .collect();
         let counts: Vec<(usize, usize)> = results.iter().map(|r| r.0).collect();
         let seconds = started.elapsed().as_secs_f64();
-        kept.push(results);
+        if keep {
+            kept.push(results);
+        }
         let mentions: usize = counts.iter().map(|c| c.0).sum();
         let assertions: usize = counts.iter().map(|c| c.1).sum();
         best = best.min(seconds);
