@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use compact_str::CompactString;
 use rayon::prelude::*;
 use regex::{Captures, Regex};
 use rust_decimal::Decimal;
@@ -29,9 +30,12 @@ use crate::ontology::{Ontology, RelationRule};
 )]
 pub enum EntityKey {
     /// A lexicon entity, by id.
-    Known(String),
+    Known(CompactString),
     /// Found by a discovery cue: (most specific class, normalised name).
-    Discovered { class: String, name: String },
+    Discovered {
+        class: CompactString,
+        name: CompactString,
+    },
 }
 
 /// A mention in one document.
@@ -40,8 +44,8 @@ pub struct RawMention {
     pub entity: EntityKey,
     pub start: usize,
     pub end: usize,
-    pub surface: String,
-    pub rule: String,
+    pub surface: CompactString,
+    pub rule: CompactString,
     pub confidence: f64,
 }
 
@@ -100,7 +104,7 @@ pub struct Extraction {
 }
 
 struct DictEntry {
-    entity: String,
+    entity: CompactString,
     top: String,
     class: String,
     label: String,
@@ -235,7 +239,7 @@ impl<'o> Extractor<'o> {
                 }
                 seen.insert(key, dict.len());
                 dict.push(DictEntry {
-                    entity: e.id.clone(),
+                    entity: e.id.as_str().into(),
                     top: e.top_class.clone(),
                     class: e.class.clone(),
                     label,
@@ -713,8 +717,8 @@ impl<'o> Extractor<'o> {
                     entity: f.key.clone(),
                     start: s,
                     end: e,
-                    surface: string_of(&chars[s..e]),
-                    rule: f.rule.to_string(),
+                    surface: compact_of(&chars[s..e]),
+                    rule: CompactString::from(&*f.rule),
                     confidence: f.confidence,
                 });
             }
@@ -983,10 +987,10 @@ impl<'o> Extractor<'o> {
                     .known_by_name(&d.top, named)
                     .or_else(|| self.known_by_name(&d.top, &unglossed))
                 {
-                    Some(id) => EntityKey::Known(id.to_string()),
+                    Some(id) => EntityKey::Known(id.into()),
                     None => EntityKey::Discovered {
-                        class: d.class.clone(),
-                        name: named.to_string(),
+                        class: d.class.as_str().into(),
+                        name: named.into(),
                     },
                 };
                 // Overlaps: a known mention of the same top class inside or over it wins;
@@ -1063,10 +1067,10 @@ impl<'o> Extractor<'o> {
         let end = start + name.len();
         let top = self.ontology.top_class(class);
         let key = match self.known_by_name(top, name) {
-            Some(id) => EntityKey::Known(id.to_string()),
+            Some(id) => EntityKey::Known(id.into()),
             None => EntityKey::Discovered {
-                class: class.clone(),
-                name: name.to_string(),
+                class: class.as_str().into(),
+                name: name.into(),
             },
         };
         found.retain(|f| f.end <= start || f.start >= end);
@@ -1091,7 +1095,7 @@ impl<'o> Extractor<'o> {
             while i + 1 < found.len() {
                 let (a, b) = (&found[i], &found[i + 1]);
                 let head_ok = rule.head_ids.is_empty()
-                    || matches!(&b.key, EntityKey::Known(id) if rule.head_ids.contains(id));
+                    || matches!(&b.key, EntityKey::Known(id) if rule.head_ids.iter().any(|h| h == id));
                 let joiner = &text[a.end..b.start];
                 if a.top == rule.modifier
                     && b.top == rule.head
@@ -1105,7 +1109,7 @@ impl<'o> Extractor<'o> {
                         EntityKey::Known(id) => self
                             .ontology
                             .entities
-                            .get(id)
+                            .get(id.as_str())
                             .and_then(|l| l.label_en.as_deref())
                             .filter(|l| fold(head).starts_with(&fold(l)))
                             .map_or(head, |l| &head[..l.len()]),
@@ -1114,10 +1118,10 @@ impl<'o> Extractor<'o> {
                     let name = format!("{} {}", &text[a.start..a.end], head);
                     let key = match self.known_by_name(self.ontology.top_class(&rule.class), &name)
                     {
-                        Some(id) => EntityKey::Known(id.to_string()),
+                        Some(id) => EntityKey::Known(id.into()),
                         None => EntityKey::Discovered {
-                            class: rule.class.clone(),
-                            name,
+                            class: rule.class.as_str().into(),
+                            name: name.into(),
                         },
                     };
                     let compound = Found {
@@ -1153,7 +1157,7 @@ impl<'o> Extractor<'o> {
             let EntityKey::Known(id) = &f.key else {
                 continue;
             };
-            let Some(lex) = self.ontology.entities.get(id) else {
+            let Some(lex) = self.ontology.entities.get(id.as_str()) else {
                 continue;
             };
             let mut facts = lex
@@ -1175,10 +1179,10 @@ impl<'o> Extractor<'o> {
                     // The object is mentioned too: BCMA in "BCMA CAR-T".
                     let (s, e) = seg.norm.orig_range(f.start + at, f.start + at + len);
                     out.mentions.push(RawMention {
-                        entity: EntityKey::Known(o.clone()),
+                        entity: EntityKey::Known(o.as_str().into()),
                         start: s,
                         end: e,
-                        surface: string_of(&chars[s..e]),
+                        surface: compact_of(&chars[s..e]),
                         rule: "name".into(),
                         confidence: 0.9,
                     });
@@ -1186,7 +1190,7 @@ impl<'o> Extractor<'o> {
                     out.assertions.push(RawAssertion {
                         subject: f.key.clone(),
                         relation: p.clone(),
-                        object: EntityKey::Known(o.clone()),
+                        object: EntityKey::Known(o.as_str().into()),
                         negated: false,
                         start: s,
                         end: e,
@@ -1904,6 +1908,13 @@ impl Cues {
 /// step, three bytes per Chinese character).
 fn string_of(chars: &[char]) -> String {
     let mut out = String::with_capacity(chars.iter().map(|c| c.len_utf8()).sum());
+    out.extend(chars);
+    out
+}
+
+/// [`string_of`] for short strings (surfaces): kept inline up to 24 bytes, with no allocation.
+fn compact_of(chars: &[char]) -> CompactString {
+    let mut out = CompactString::with_capacity(chars.iter().map(|c| c.len_utf8()).sum());
     out.extend(chars);
     out
 }

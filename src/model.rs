@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use compact_str::CompactString;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -66,8 +67,8 @@ pub struct Mention {
     pub start: usize,
     pub end: usize,
     /// `original_text[start..end]`.
-    pub surface: String,
-    pub rule: String,
+    pub surface: CompactString,
+    pub rule: CompactString,
 }
 
 /// One extracted fact `subject relation object` with its evidence.

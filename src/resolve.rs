@@ -142,7 +142,7 @@ pub fn resolve(extractions: Vec<Extraction>, ex: &Extractor, stats: BuildStats) 
             return id.clone();
         }
         let id = match key {
-            EntityKey::Known(id) => id.clone(),
+            EntityKey::Known(id) => id.to_string(),
             EntityKey::Discovered { class, name } => {
                 let top = ontology.top_class(class).to_string();
                 if let Some(id) = ex.known_by_name(&top, name) {
@@ -192,8 +192,8 @@ pub fn resolve(extractions: Vec<Extraction>, ex: &Extractor, stats: BuildStats) 
                 if !ontology.entities.contains_key(&id) {
                     let e = discovered
                         .entry(id.clone())
-                        .or_insert_with(|| (class.clone(), BTreeMap::new()));
-                    *e.1.entry(name.clone()).or_default() += mentions;
+                        .or_insert_with(|| (class.to_string(), BTreeMap::new()));
+                    *e.1.entry(name.to_string()).or_default() += mentions;
                 }
             }
             surfaces.entry(id).or_default().extend(cleaned);

@@ -37,7 +37,7 @@ fn run(text: &str) -> Extraction {
 
 fn key(k: &EntityKey) -> String {
     match k {
-        EntityKey::Known(id) => id.clone(),
+        EntityKey::Known(id) => id.to_string(),
         EntityKey::Discovered { class, name } => format!("{class}:{name}"),
     }
 }

@@ -23,7 +23,7 @@ fn ev(doc: &str, start: usize, end: usize, quote: &str, confidence: f64) -> Evid
         start,
         end,
         quote: quote.to_string(),
-        rule: "test-rule".to_string(),
+        rule: "test-rule".into(),
         confidence,
         year: None,
     }
@@ -218,16 +218,16 @@ fn sample() -> KnowledgeGraph {
             document: "doc-a".to_string(),
             start: 0,
             end: 3,
-            surface: "奕凯达".to_string(),
-            rule: "lexicon".to_string(),
+            surface: "奕凯达".into(),
+            rule: "lexicon".into(),
         },
         Mention {
             entity: "target/cd19".to_string(),
             document: "doc-a".to_string(),
             start: 5,
             end: 9,
-            surface: "CD19".to_string(),
-            rule: "lexicon".to_string(),
+            surface: "CD19".into(),
+            rule: "lexicon".into(),
         },
     ];
 

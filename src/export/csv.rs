@@ -193,7 +193,7 @@ fn row_iter<'a>(kg: &'a KnowledgeGraph, file: &str) -> impl Iterator<Item = Vec<
                 m.document.clone(),
                 m.start.to_string(),
                 m.end.to_string(),
-                m.surface.clone(),
+                m.surface.to_string(),
             ]
         })),
         "prices.csv" => Box::new(kg.prices.iter().map(|p| {
