@@ -234,7 +234,10 @@ enum Part<'a> {
     Assertions(&'a [usize]),
     Prices(&'a [usize]),
     Clinical(&'a [usize]),
+    /// The nodes of the conflicts.
     Conflicts(&'a [Conflict]),
+    /// The `hasConflict` links from the conflicts' subjects to their nodes.
+    ConflictLinks(&'a [&'a Conflict]),
 }
 
 /// What every part looks up, made once per graph: the IRIs of the entities and documents.
@@ -298,7 +301,11 @@ impl<'a> Mapping<'a> {
             }
         }
         let n = FACTS_PER_PART;
-        for a in kg.assertions.chunks(4 * n) {
+        // The asserted triples' subjects are entities: cut where their first path segment
+        // changes too, so that a part stays within the range of one kind of entity.
+        for a in cut_where(&kg.assertions, 4 * n, |a, b| {
+            segment_of(&a.subject) != segment_of(&b.subject)
+        }) {
             parts.push(Part::Asserted(a));
         }
         let (assertions, prices, clinical) = &plan.facts;
@@ -314,11 +321,26 @@ impl<'a> Mapping<'a> {
         for c in kg.conflicts.chunks(n) {
             parts.push(Part::Conflicts(c));
         }
+        for c in cut_where(&plan.conflict_links, n, |a, b| {
+            segment_of(&a.subject) != segment_of(&b.subject)
+        }) {
+            parts.push(Part::ConflictLinks(c));
+        }
         parts
     }
 
     /// Maps every part, in parallel.
     fn map_all(&self) -> Result<Vec<LineBuffer>> {
+        let plan = self.plan();
+        let parts = self.parts(&plan);
+        parts
+            .par_iter()
+            .map(|part| self.map_part(&plan.numbers, part))
+            .collect()
+    }
+
+    /// What the graph is cut into parts from ([`Plan`]).
+    fn plan(&self) -> Plan<'a> {
         let kg = self.kg;
         let docs = |evidence: &mut dyn Iterator<Item = &'a Evidence>| -> Vec<&'a str> {
             evidence.map(|e| e.document.as_str()).collect()
@@ -326,7 +348,7 @@ impl<'a> Mapping<'a> {
         let assertions = docs(&mut kg.assertions.iter().map(|a| &a.evidence));
         let prices = docs(&mut kg.prices.iter().map(|p| &p.evidence));
         let clinical = docs(&mut kg.clinical.iter().map(|c| &c.evidence));
-        let plan = Plan {
+        Plan {
             numbers: Numbers {
                 assertions: running_numbers(assertions.iter().copied()),
                 prices: running_numbers(prices.iter().copied()),
@@ -339,12 +361,12 @@ impl<'a> Mapping<'a> {
             ),
             documents: kg.documents.values().collect(),
             entities: kg.entities.values().collect(),
-        };
-        let parts = self.parts(&plan);
-        parts
-            .par_iter()
-            .map(|part| self.map_part(&plan.numbers, part))
-            .collect()
+            conflict_links: {
+                let mut links: Vec<&Conflict> = kg.conflicts.iter().collect();
+                links.sort_by(|a, b| a.subject.cmp(&b.subject));
+                links
+            },
+        }
     }
 
     /// The indexes of facts whose documents are `docs`, ordered (stably) as their nodes'
@@ -484,6 +506,17 @@ impl<'a> Mapping<'a> {
                     self.map_conflict(&mut out, c)?;
                 }
             }
+            Part::ConflictLinks(conflicts) => {
+                for c in conflicts {
+                    let node = self.entity(&c.id)?;
+                    let subject = self.entity(&c.subject)?;
+                    out.line(
+                        Iri::whole(&subject),
+                        ckg("hasConflict"),
+                        Object::Iri(Iri::whole(&node)),
+                    );
+                }
+            }
         }
         Ok(out)
     }
@@ -536,6 +569,7 @@ impl<'a> Mapping<'a> {
                     lines * LINE + 2 * c.description.len()
                 })
                 .sum(),
+            Part::ConflictLinks(items) => items.len() * LINE,
         }
     }
 
@@ -710,13 +744,31 @@ impl<'a> Mapping<'a> {
                 );
             }
         }
-        out.line(subject, ckg("hasConflict"), Object::Iri(node));
         Ok(())
     }
 }
 
 /// Indexes of facts in the order of their documents, and the document of each fact.
 type Facts<'a> = (Vec<usize>, Vec<&'a str>);
+
+/// The first path segment of an entity id (`product` of `product/kymriah`).
+fn segment_of(id: &str) -> &str {
+    id.split('/').next().unwrap_or("")
+}
+
+/// `items` cut into slices of at most `n`, and also between two neighbours where `boundary`
+/// says so.
+fn cut_where<T>(items: &[T], n: usize, boundary: impl Fn(&T, &T) -> bool) -> Vec<&[T]> {
+    let mut cuts = Vec::new();
+    let mut start = 0;
+    for i in 1..=items.len() {
+        if i == items.len() || i - start >= n || boundary(&items[i - 1], &items[i]) {
+            cuts.push(&items[start..i]);
+            start = i;
+        }
+    }
+    cuts
+}
 
 /// `order` cut into slices of `n` facts or a little more: a document's facts are not cut apart,
 /// so that the nodes of two parts never sort between each other.
@@ -751,6 +803,8 @@ struct Plan<'a> {
     facts: (Facts<'a>, Facts<'a>, Facts<'a>),
     documents: Vec<&'a DocumentInfo>,
     entities: Vec<&'a Entity>,
+    /// The conflicts by subject.
+    conflict_links: Vec<&'a Conflict>,
 }
 
 /// What a part computes once and uses again: relation IRIs and confidences (a graph has few
@@ -804,6 +858,385 @@ pub fn to_triples(kg: &KnowledgeGraph) -> Result<Vec<Triple>> {
 pub fn sorted_ntriples(kg: &KnowledgeGraph) -> Result<SortedLines> {
     let parts = Mapping::new(kg)?.map_all()?;
     SortedLines::new(parts)
+}
+
+/// The subject of an N-Triples line: its first term, `<iri>` (brackets included).
+///
+/// Lines sort by their subjects first: a subject ends with `>`, which no IRI holds, so no
+/// subject is the beginning of another, and two lines of different subjects compare as their
+/// subjects do.
+fn subject_of(line: &[u8]) -> &[u8] {
+    &line[..line.iter().position(|&c| c == b' ').unwrap_or(line.len())]
+}
+
+/// Bytes of lines mapped at a time by [`write_ntriples_file`] (the parts of a window are
+/// mapped in parallel).
+const WINDOW_BYTES: usize = 48 << 20;
+
+/// A part of the graph with the first and last subjects of its lines (`<iri>`).
+struct Bounded<'p> {
+    part: Part<'p>,
+    first: Vec<u8>,
+    last: Vec<u8>,
+    bytes: usize,
+}
+
+impl<'a> Mapping<'a> {
+    /// The first and last subjects of the lines a part maps to (`None` if it has none),
+    /// read off the part without mapping it. [`Mapping::map_window`] checks every line
+    /// against them.
+    fn bounds(&self, numbers: &Numbers, part: &Part<'_>) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+        let kg = self.kg;
+        let mut first: Option<Vec<u8>> = None;
+        let mut last: Option<Vec<u8>> = None;
+        let mut token = Vec::new();
+        let mut see = |iri: &str| {
+            token.clear();
+            token.push(b'<');
+            token.extend_from_slice(iri.as_bytes());
+            token.push(b'>');
+            if first.as_ref().is_none_or(|f| token < *f) {
+                first = Some(token.clone());
+            }
+            if last.as_ref().is_none_or(|l| token > *l) {
+                last = Some(token.clone());
+            }
+        };
+        let mut node = String::new();
+        match *part {
+            Part::Documents(docs) => {
+                for doc in docs {
+                    see(&self.document(&doc.id)?);
+                }
+            }
+            Part::Entities(entities) => {
+                for e in entities {
+                    see(&self.entity(&e.id)?);
+                }
+            }
+            Part::Asserted(assertions) => {
+                for a in assertions.iter().filter(|a| !a.negated) {
+                    see(&self.entity(&a.subject)?);
+                }
+            }
+            Part::Assertions(indexes) => {
+                for &i in indexes {
+                    let a = &kg.assertions[i];
+                    self.node(
+                        &mut node,
+                        "assertion",
+                        &a.evidence.document,
+                        numbers.assertions[i],
+                    );
+                    see(&node);
+                }
+            }
+            Part::Prices(indexes) => {
+                for &i in indexes {
+                    let p = &kg.prices[i];
+                    self.node(&mut node, "price", &p.evidence.document, numbers.prices[i]);
+                    see(&node);
+                }
+            }
+            Part::Clinical(indexes) => {
+                for &i in indexes {
+                    let c = &kg.clinical[i];
+                    self.node(
+                        &mut node,
+                        "clinical",
+                        &c.evidence.document,
+                        numbers.clinical[i],
+                    );
+                    see(&node);
+                }
+            }
+            Part::Conflicts(conflicts) => {
+                for c in conflicts {
+                    see(&self.entity(&c.id)?);
+                }
+            }
+            Part::ConflictLinks(conflicts) => {
+                for c in conflicts {
+                    see(&self.entity(&c.subject)?);
+                }
+            }
+        }
+        Ok(first.zip(last))
+    }
+
+    /// The first path segments of the entity and node IRIs the graph's lines hold, subjects
+    /// and objects, read off the graph: every entity, the subjects of the assertions (which
+    /// may be no entity of the graph), the conflicts and their subjects, the external ids, and
+    /// the kinds of nodes there are. [`write_rdf_files`] checks them against the lines.
+    fn expected_segments(&self) -> Result<BTreeSet<String>> {
+        let kg = self.kg;
+        let mut segments = BTreeSet::new();
+        for iri in self.entities.values() {
+            add_segment(&mut segments, iri);
+        }
+        for e in kg.entities.values() {
+            for ext in &e.external_ids {
+                add_segment(&mut segments, ext);
+            }
+        }
+        for a in &kg.assertions {
+            add_segment(&mut segments, &self.entity(&a.subject)?);
+        }
+        for c in &kg.conflicts {
+            add_segment(&mut segments, &self.entity(&c.id)?);
+            add_segment(&mut segments, &self.entity(&c.subject)?);
+        }
+        for (kind, any) in [
+            ("assertion", !kg.assertions.is_empty()),
+            ("price", !kg.prices.is_empty()),
+            ("clinical", !kg.clinical.is_empty()),
+        ] {
+            if any {
+                segments.insert(kind.to_string());
+            }
+        }
+        Ok(segments)
+    }
+
+    /// The parts, cut into clusters whose subjects do not overlap, in the order of their
+    /// lines (every line of a cluster sorts before every line of the next), and the clusters
+    /// gathered into windows of about [`WINDOW_BYTES`].
+    fn windows<'p>(
+        &self,
+        plan: &'p Plan<'a>,
+        window_bytes: usize,
+    ) -> Result<Vec<Vec<Vec<Part<'p>>>>>
+    where
+        'a: 'p,
+    {
+        let mut bounded = self
+            .parts(plan)
+            .into_par_iter()
+            .map(|part| {
+                let bytes = self.estimate(&part);
+                Ok(self
+                    .bounds(&plan.numbers, &part)?
+                    .map(|(first, last)| Bounded {
+                        part,
+                        first,
+                        last,
+                        bytes,
+                    }))
+            })
+            .collect::<Result<Vec<Option<Bounded<'p>>>>>()?
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>();
+        bounded.sort_by(|a, b| a.first.cmp(&b.first));
+        let mut windows: Vec<Vec<Vec<Part<'p>>>> = Vec::new();
+        let mut window: Vec<Vec<Part<'p>>> = Vec::new();
+        let mut filled = 0;
+        let mut cluster: Vec<Part<'p>> = Vec::new();
+        let mut cluster_last: Vec<u8> = Vec::new();
+        for b in bounded {
+            if !cluster.is_empty() && b.first > cluster_last {
+                window.push(std::mem::take(&mut cluster));
+                if filled >= window_bytes {
+                    windows.push(std::mem::take(&mut window));
+                    filled = 0;
+                }
+            }
+            if b.last > cluster_last || cluster.is_empty() {
+                cluster_last = b.last;
+            }
+            filled += b.bytes;
+            cluster.push(b.part);
+        }
+        if !cluster.is_empty() {
+            window.push(cluster);
+        }
+        if !window.is_empty() {
+            windows.push(window);
+        }
+        Ok(windows)
+    }
+
+    /// Maps the parts of a window in parallel, checking that every line's subject is within
+    /// its part's bounds, and sorts each cluster's lines.
+    fn map_window(&self, numbers: &Numbers, window: &[Vec<Part<'_>>]) -> Result<Vec<SortedLines>> {
+        let jobs: Vec<(usize, &Part<'_>)> = window
+            .iter()
+            .enumerate()
+            .flat_map(|(c, parts)| parts.iter().map(move |p| (c, p)))
+            .collect();
+        let mapped =
+            jobs.par_iter()
+                .map(|&(c, part)| {
+                    let lines = self.map_part(numbers, part)?;
+                    let bounds = self.bounds(numbers, part)?;
+                    for i in 0..lines.starts.len() {
+                        let line = lines.get(i);
+                        let s = subject_of(line);
+                        if !bounds.as_ref().is_some_and(|(first, last)| {
+                            first.as_slice() <= s && s <= last.as_slice()
+                        }) {
+                            return Err(Error::Other(format!(
+                            "internal error: the rdf line {} falls outside its part of the graph",
+                            String::from_utf8_lossy(line).trim_end()
+                        )));
+                        }
+                    }
+                    Ok((c, lines))
+                })
+                .collect::<Result<Vec<_>>>()?;
+        let mut clusters: Vec<Vec<LineBuffer>> = window.iter().map(|_| Vec::new()).collect();
+        for (c, lines) in mapped {
+            clusters[c].push(lines);
+        }
+        clusters.into_iter().map(SortedLines::new).collect()
+    }
+}
+
+/// Writes the graph's N-Triples lines, sorted and without repeats (the bytes of
+/// [`sorted_ntriples`]), to `nquads`, and the same triples as Turtle, in the same order (the
+/// bytes of [`SortedLines::write_turtle`]), to `turtle`.
+///
+/// The lines are not all held at once: the parts of the graph are cut into clusters whose
+/// subjects do not overlap, and one window of clusters after the other is mapped, sorted and
+/// written to both files, so the memory taken is that of a window, not of the whole graph.
+/// Turtle's prefixes come first, so they are read off the graph beforehand
+/// ([`Mapping::expected_segments`]); should the lines show other ones, `graph.ttl` is written
+/// again from `graph.nq` ([`write_turtle_file`]).
+pub(crate) fn write_rdf_files(kg: &KnowledgeGraph, nquads: &Path, turtle: &Path) -> Result<()> {
+    write_rdf_files_in(kg, nquads, turtle, WINDOW_BYTES)
+}
+
+/// [`write_rdf_files`] in windows of about `window_bytes`.
+fn write_rdf_files_in(
+    kg: &KnowledgeGraph,
+    nquads: &Path,
+    turtle: &Path,
+    window_bytes: usize,
+) -> Result<()> {
+    use crate::export::{create_file, finish_file};
+    let mapping = Mapping::new(kg)?;
+    let plan = mapping.plan();
+    let windows = mapping.windows(&plan, window_bytes)?;
+    let expected = mapping.expected_segments()?;
+    let prefixes = prefixes_for(expected.clone());
+    let mut nq = create_file(nquads)?;
+    let mut ttl = create_file(turtle)?;
+    for (name, iri) in &prefixes {
+        writeln!(ttl, "@prefix {name}: <{iri}> .").map_err(|e| Error::io(turtle, e))?;
+    }
+    let mut segments = BTreeSet::new();
+    for window in &windows {
+        let sorted = mapping.map_window(&plan.numbers, window)?;
+        // Two clusters never hold the same line: the subjects of a line are in one.
+        let lines: Vec<&[u8]> = sorted.iter().flat_map(SortedLines::lines).collect();
+        let (written, serialized) = rayon::join(
+            || -> Result<BTreeSet<String>> {
+                for line in &lines {
+                    nq.write_all(line).map_err(|e| Error::io(nquads, e))?;
+                }
+                let mut segments = BTreeSet::new();
+                for cluster in &sorted {
+                    segments.extend(cluster.id_segments().map_err(|e| Error::io(nquads, e))?);
+                }
+                Ok(segments)
+            },
+            || -> Result<()> {
+                // A window ends where a cluster does, so where a subject does.
+                let bounds = subject_runs(&lines, TURTLE_RUN);
+                let runs: Vec<io::Result<Vec<u8>>> = bounds
+                    .par_windows(2)
+                    .map(|b| turtle_run(&prefixes, lines[b[0]..b[1]].iter().copied()))
+                    .collect();
+                for run in runs {
+                    ttl.write_all(&run.map_err(|e| Error::io(turtle, e))?)
+                        .map_err(|e| Error::io(turtle, e))?;
+                }
+                Ok(())
+            },
+        );
+        segments.extend(written?);
+        serialized?;
+    }
+    finish_file(nquads, nq)?;
+    if segments == expected {
+        finish_file(turtle, ttl)
+    } else {
+        drop(ttl);
+        write_turtle_file(nquads, segments, turtle)
+    }
+}
+
+/// Writes `graph.ttl` from the sorted N-Triples lines of `nquads`, in their order, with the
+/// prefixes of the first path segments `segments`: the bytes of [`SortedLines::write_turtle`].
+pub(crate) fn write_turtle_file(
+    nquads: &Path,
+    segments: BTreeSet<String>,
+    path: &Path,
+) -> Result<()> {
+    let input = File::open(nquads).map_err(|e| Error::io(nquads, e))?;
+    let runs = 2 * rayon::current_num_threads().max(1);
+    crate::export::write_file(path, |w| {
+        turtle_from_lines(
+            input,
+            &prefixes_for(segments),
+            w,
+            TURTLE_RUN,
+            runs * TURTLE_RUN * 200,
+        )
+    })
+}
+
+/// Turtle from sorted N-Triples lines read from `input` about `window` bytes at a time, in
+/// runs of about `run` lines serialized in parallel (see [`turtle_run`]).
+fn turtle_from_lines(
+    mut input: impl io::Read,
+    prefixes: &[(String, String)],
+    mut w: impl Write,
+    run: usize,
+    window: usize,
+) -> io::Result<()> {
+    for (name, iri) in prefixes {
+        writeln!(w, "@prefix {name}: <{iri}> .")?;
+    }
+    let mut buf: Vec<u8> = Vec::new();
+    let mut eof = false;
+    loop {
+        let want = buf.len() + window.max(1);
+        while !eof && buf.len() < want {
+            let at = buf.len();
+            buf.resize(want, 0);
+            let n = input.read(&mut buf[at..])?;
+            buf.truncate(at + n);
+            eof = n == 0;
+        }
+        // Whole lines only; a line cut by the read waits for the next one.
+        let whole = if eof {
+            buf.len()
+        } else {
+            buf.iter().rposition(|&c| c == b'\n').map_or(0, |i| i + 1)
+        };
+        let lines: Vec<&[u8]> = buf[..whole].split_inclusive(|&c| c == b'\n').collect();
+        let mut bounds = subject_runs(&lines, run.max(1));
+        // Unless the input is at its end, the last run waits too (its subject may go on);
+        // with a single run, nothing is written and more is read.
+        if !eof {
+            bounds.pop();
+        }
+        let done = bounds.last().copied().unwrap_or(0);
+        let serialized: Vec<io::Result<Vec<u8>>> = bounds
+            .par_windows(2)
+            .map(|b| turtle_run(prefixes, lines[b[0]..b[1]].iter().copied()))
+            .collect();
+        for part in serialized {
+            w.write_all(&part?)?;
+        }
+        if eof {
+            break;
+        }
+        let used: usize = lines[..done].iter().map(|l| l.len()).sum();
+        buf.drain(..used);
+    }
+    w.flush()
 }
 
 /// Maps the graph to RDF in the default graph of a new in-memory store (filled by oxigraph's
@@ -1266,24 +1699,13 @@ impl SortedLines {
         }
         // Runs of whole subjects are serialized apart, in parallel, and written in order: the
         // serializer keeps no state across subjects, so the bytes are those of one pass.
-        let bounds = self.subject_runs(run.max(1));
+        let lines: Vec<&[u8]> = self.lines().collect();
+        let bounds = subject_runs(&lines, run.max(1));
         let window = 2 * rayon::current_num_threads().max(1);
         for group in bounds.windows(2).collect::<Vec<_>>().chunks(window) {
             let parts: Vec<io::Result<Vec<u8>>> = group
                 .par_iter()
-                .map(|b| {
-                    let mut out = Vec::new();
-                    let mut ser = turtle_serializer(&prefixes, SkipPrelude::new(&mut out))?;
-                    // The lines are read back by hand ([`LineTerms`]): they were written from
-                    // checked terms, and a parser would build owned terms again.
-                    for span in &self.spans[b[0]..b[1]] {
-                        let line = self.line(span);
-                        let terms = LineTerms::read(line).ok_or_else(|| unreadable(line))?;
-                        terms.serialize(&mut ser)?;
-                    }
-                    ser.finish()?.finish()?;
-                    Ok(out)
-                })
+                .map(|b| turtle_run(&prefixes, lines[b[0]..b[1]].iter().copied()))
                 .collect();
             for part in parts {
                 w.write_all(&part?)?;
@@ -1319,29 +1741,44 @@ impl SortedLines {
                 Ok(a)
             })
     }
+}
 
-    /// Line indexes cutting the lines into runs of about `size` lines, each cut falling where
-    /// the subject changes (first 0, last the number of lines).
-    fn subject_runs(&self, size: usize) -> Vec<usize> {
-        let subject = |i: usize| {
-            let line = self.line(&self.spans[i]);
-            &line[..line.iter().position(|&c| c == b' ').unwrap_or(line.len())]
-        };
-        let n = self.spans.len();
-        let mut bounds = vec![0];
-        let mut i = size;
-        while i < n {
-            while i < n && subject(i) == subject(i - 1) {
-                i += 1;
-            }
-            if i < n {
-                bounds.push(i);
-            }
-            i += size;
+/// Line indexes cutting `lines` into runs of about `size` lines, each cut falling where the
+/// subject changes (first 0, last the number of lines).
+fn subject_runs(lines: &[&[u8]], size: usize) -> Vec<usize> {
+    let n = lines.len();
+    let mut bounds = vec![0];
+    let mut i = size;
+    while i < n {
+        while i < n && subject_of(lines[i]) == subject_of(lines[i - 1]) {
+            i += 1;
         }
-        bounds.push(n);
-        bounds
+        if i < n {
+            bounds.push(i);
+        }
+        i += size;
     }
+    bounds.push(n);
+    bounds
+}
+
+/// A run of whole subjects' lines as Turtle, without the prefixes: the serializer keeps no
+/// state across subjects, so runs serialized apart and put end to end are the bytes of one
+/// pass.
+fn turtle_run<'l>(
+    prefixes: &[(String, String)],
+    lines: impl Iterator<Item = &'l [u8]>,
+) -> io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut ser = turtle_serializer(prefixes, SkipPrelude::new(&mut out))?;
+    // The lines are read back by hand ([`LineTerms`]): they were written from checked terms,
+    // and a parser would build owned terms again.
+    for line in lines {
+        let terms = LineTerms::read(line).ok_or_else(|| unreadable(line))?;
+        terms.serialize(&mut ser)?;
+    }
+    ser.finish()?.finish()?;
+    Ok(out)
 }
 
 /// Lines per run of [`SortedLines::write_turtle`].
@@ -1621,6 +2058,79 @@ mod tests {
         let text = String::from_utf8(whole).unwrap();
         assert!(text.starts_with("@prefix ckg: "), "{text}");
         assert!(text.contains("product:p6 "), "{text}");
+    }
+
+    /// The RDF files written a window at a time are those of all the lines sorted at once,
+    /// whatever the size of the windows, on the seed articles' graph.
+    #[test]
+    fn rdf_files_written_in_windows_are_the_sorted_lines() {
+        let ontology = crate::ontology::Ontology::load(Path::new("ontology")).unwrap();
+        let kg =
+            crate::pipeline::build_graph(&[std::path::PathBuf::from("seeds")], &ontology).unwrap();
+        let sorted = sorted_ntriples(&kg).unwrap();
+        let (mut nq, mut ttl) = (Vec::new(), Vec::new());
+        sorted.write_ntriples(&mut nq).unwrap();
+        sorted.write_turtle(&mut ttl).unwrap();
+        let mapping = Mapping::new(&kg).unwrap();
+        let plan = mapping.plan();
+        let clusters: usize = mapping
+            .windows(&plan, 0)
+            .unwrap()
+            .iter()
+            .map(Vec::len)
+            .sum();
+        // Documents, entities of several classes, assertions, prices, clinical results.
+        assert!(clusters >= 8, "{clusters} clusters");
+        assert_eq!(
+            mapping.expected_segments().unwrap(),
+            sorted.id_segments().unwrap()
+        );
+        let dir = tempfile::tempdir().unwrap();
+        for window in [0, 1 << 14, WINDOW_BYTES] {
+            let (n, t) = (dir.path().join("graph.nq"), dir.path().join("graph.ttl"));
+            write_rdf_files_in(&kg, &n, &t, window).unwrap();
+            assert!(
+                std::fs::read(&n).unwrap() == nq,
+                "graph.nq, windows of {window}"
+            );
+            assert!(
+                std::fs::read(&t).unwrap() == ttl,
+                "graph.ttl, windows of {window}"
+            );
+        }
+    }
+
+    /// `graph.ttl` written again from `graph.nq` (when the prefixes read off the graph were
+    /// not those of the lines) is the Turtle of the lines, however the reads cut them.
+    #[test]
+    fn turtle_read_back_is_turtle_written_at_once() {
+        use oxigraph::model::Literal;
+        let mut lines = LineBuffer::default();
+        for i in 0..9 {
+            let s = NamedNode::new_unchecked(format!("{ID_NS}target/t{i}"));
+            for j in 0..=i % 4 {
+                lines.push(&Triple::new(
+                    s.clone(),
+                    NamedNode::new_unchecked(format!("{ONTOLOGY_NS}p{j}")),
+                    Literal::new_simple_literal(format!("value {i} {j}")),
+                ));
+            }
+        }
+        let sorted = SortedLines::new(vec![lines]).unwrap();
+        let mut whole = Vec::new();
+        sorted.write_turtle(&mut whole).unwrap();
+        let mut nq = Vec::new();
+        sorted.write_ntriples(&mut nq).unwrap();
+        let prefixes = prefixes_for(sorted.id_segments().unwrap());
+        for (run, window) in [(1, 1), (2, 7), (3, 60), (1000, 1 << 20)] {
+            let mut out = Vec::new();
+            turtle_from_lines(nq.as_slice(), &prefixes, &mut out, run, window).unwrap();
+            assert_eq!(
+                String::from_utf8_lossy(&out),
+                String::from_utf8_lossy(&whole),
+                "runs of {run}, reads of {window}"
+            );
+        }
     }
 
     /// The lines are written by hand: they must be what oxrdf's `Display` writes, whatever the

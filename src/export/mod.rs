@@ -369,11 +369,24 @@ fn write_format(
     w.flush()
 }
 
-fn write_file(path: &Path, f: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<()> {
-    let file = File::create(path).map_err(|e| Error::io(path, e))?;
-    // Some files are hundreds of MB: a large buffer means fewer, larger writes.
-    let mut w = BufWriter::with_capacity(1 << 18, file);
+pub(crate) fn write_file(
+    path: &Path,
+    f: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<()> {
+    let mut w = create_file(path)?;
     f(&mut w).map_err(|e| Error::io(path, e))?;
+    finish_file(path, w)
+}
+
+/// A new file, buffered: some files are hundreds of MB, and a large buffer means fewer, larger
+/// writes.
+pub(crate) fn create_file(path: &Path) -> Result<BufWriter<File>> {
+    let file = File::create(path).map_err(|e| Error::io(path, e))?;
+    Ok(BufWriter::with_capacity(1 << 18, file))
+}
+
+/// Flushes a file of [`create_file`] and syncs it to disk.
+pub(crate) fn finish_file(path: &Path, mut w: BufWriter<File>) -> Result<()> {
     w.flush().map_err(|e| Error::io(path, e))?;
     w.into_inner()
         .map_err(|e| Error::io(path, e.into_error()))?
@@ -384,8 +397,9 @@ fn write_file(path: &Path, f: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> 
 /// Writes every flat file of the export contract into `dir` (created if missing): `graph.dot`,
 /// the CSV tables, `graph.ttl`, `graph.nq`, `graph.graphml`, `graph.json` and `report.md`.
 ///
-/// The RDF files (mapped, serialized and sorted once, [`crate::rdf::sorted_ntriples`]) are
-/// written on one worker while the others are written on another.
+/// The RDF files (mapped, sorted and serialized a window of the graph at a time,
+/// [`crate::rdf::write_rdf_files`]) are written on one worker while the others are written on
+/// another.
 pub fn write_all(kg: &KnowledgeGraph, dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let (rdf, rest) = rayon::join(
@@ -428,14 +442,10 @@ pub(crate) fn run_all<T: Sync>(
         .collect()
 }
 
-/// `graph.nq` (sorted N-Quads, all in the default graph) and `graph.ttl` (the same order).
+/// `graph.nq` (sorted N-Quads, all in the default graph) and `graph.ttl` (the same order),
+/// written together a window of the graph at a time ([`crate::rdf::write_rdf_files`]).
 fn write_rdf_files(kg: &KnowledgeGraph, dir: &Path) -> Result<()> {
-    let lines = crate::rdf::sorted_ntriples(kg)?;
-    let (nq, ttl) = rayon::join(
-        || write_file(&dir.join("graph.nq"), |w| lines.write_ntriples(w)),
-        || write_file(&dir.join("graph.ttl"), |w| lines.write_turtle(w)),
-    );
-    nq.and(ttl)
+    crate::rdf::write_rdf_files(kg, &dir.join("graph.nq"), &dir.join("graph.ttl"))
 }
 
 /// What `cellkg build` writes into its output directory: [`write_all`], then the Neo4j import
