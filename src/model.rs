@@ -6,6 +6,7 @@
 //! Nothing here knows about cell therapy: classes and relations are names from the ontology.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use compact_str::CompactString;
 use rust_decimal::Decimal;
@@ -62,8 +63,9 @@ pub struct Entity {
 /// One occurrence of an entity in a document.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Mention {
-    pub entity: String,
-    pub document: String,
+    pub entity: CompactString,
+    /// Shared by the mentions of a document.
+    pub document: Arc<str>,
     pub start: usize,
     pub end: usize,
     /// `original_text[start..end]`.

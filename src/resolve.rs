@@ -215,14 +215,17 @@ pub fn resolve(extractions: Vec<Extraction>, ex: &Extractor, stats: BuildStats) 
             let d_rank = ranks.document(&d);
             let id = |key: &EntityKey| ids[key].clone();
             let mut part = DocumentPart::default();
+            // The document's id, shared by its mentions; entity ids are mostly short enough to
+            // be kept inline.
+            let shared: std::sync::Arc<str> = std::sync::Arc::from(d.as_str());
             for m in ext.mentions {
-                let entity = id(&m.entity);
+                let entity = ids[&m.entity].as_str();
                 part.mentions.push((
-                    ranks.entity(&entity),
+                    ranks.entity(entity),
                     d_rank,
                     Mention {
-                        entity,
-                        document: d.clone(),
+                        entity: entity.into(),
+                        document: std::sync::Arc::clone(&shared),
                         start: m.start,
                         end: m.end,
                         surface: m.surface,
@@ -404,10 +407,10 @@ pub fn resolve(extractions: Vec<Extraction>, ex: &Extractor, stats: BuildStats) 
     // Mentions (before duplicates go) and documents per entity: the sorted mentions come
     // entity by entity, document by document.
     for group in mentions.chunk_by(|a, b| a.0 == b.0) {
-        if let Some(e) = kg.entities.get_mut(&group[0].2.entity) {
+        if let Some(e) = kg.entities.get_mut(group[0].2.entity.as_str()) {
             e.mentions += group.len();
             for same_doc in group.chunk_by(|a, b| a.1 == b.1) {
-                e.documents.insert(same_doc[0].2.document.clone());
+                e.documents.insert(same_doc[0].2.document.to_string());
             }
         }
     }

@@ -214,16 +214,16 @@ fn sample() -> KnowledgeGraph {
 
     let mentions = vec![
         Mention {
-            entity: "product/yescarta".to_string(),
-            document: "doc-a".to_string(),
+            entity: "product/yescarta".into(),
+            document: "doc-a".into(),
             start: 0,
             end: 3,
             surface: "奕凯达".into(),
             rule: "lexicon".into(),
         },
         Mention {
-            entity: "target/cd19".to_string(),
-            document: "doc-a".to_string(),
+            entity: "target/cd19".into(),
+            document: "doc-a".into(),
             start: 5,
             end: 9,
             surface: "CD19".into(),

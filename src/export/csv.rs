@@ -189,8 +189,8 @@ fn row_iter<'a>(kg: &'a KnowledgeGraph, file: &str) -> impl Iterator<Item = Vec<
         })),
         "mentions.csv" => Box::new(kg.mentions.iter().map(|m| {
             vec![
-                m.entity.clone(),
-                m.document.clone(),
+                m.entity.to_string(),
+                m.document.to_string(),
                 m.start.to_string(),
                 m.end.to_string(),
                 m.surface.to_string(),

@@ -236,14 +236,15 @@ pub fn rows<'a>(kg: &'a KnowledgeGraph, file: &str) -> Vec<Vec<String>> {
         }
         "mentioned_in.csv" => {
             let known = |m: &&Mention| {
-                kg.entities.contains_key(&m.entity) && kg.documents.contains_key(&m.document)
+                kg.entities.contains_key(m.entity.as_str())
+                    && kg.documents.contains_key(&*m.document)
             };
             let groups = group_by_key(kg.mentions.iter().filter(known), |m| {
-                (m.entity.as_str(), m.document.as_str())
+                (m.entity.as_str(), &*m.document)
             });
             out.extend(groups.into_iter().map(|group| {
                 vec![
-                    group[0].entity.clone(),
+                    group[0].entity.to_string(),
                     format!("doc/{}", group[0].document),
                     "MENTIONED_IN".into(),
                     group.len().to_string(),
