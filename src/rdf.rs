@@ -286,14 +286,11 @@ impl<'a> Mapping<'a> {
         }
         let mut start = 0;
         let mut lines = 0;
-        fn segment(e: &Entity) -> &str {
-            e.id.split('/').next().unwrap_or("")
-        }
         for (i, e) in plan.entities.iter().enumerate() {
             lines += 4 + e.aliases.len() + e.external_ids.len() + e.documents.len();
             let last = i + 1 == plan.entities.len()
                 || lines >= LINES_PER_PART
-                || segment(e) != segment(plan.entities[i + 1]);
+                || segment_of(&e.id) != segment_of(&plan.entities[i + 1].id);
             if last {
                 parts.push(Part::Entities(&plan.entities[start..=i]));
                 start = i + 1;
@@ -869,8 +866,8 @@ fn subject_of(line: &[u8]) -> &[u8] {
     &line[..line.iter().position(|&c| c == b' ').unwrap_or(line.len())]
 }
 
-/// Bytes of lines mapped at a time by [`write_ntriples_file`] (the parts of a window are
-/// mapped in parallel).
+/// Bytes of lines mapped at a time by [`write_rdf_files`] (the parts of a window are mapped in
+/// parallel).
 const WINDOW_BYTES: usize = 48 << 20;
 
 /// A part of the graph with the first and last subjects of its lines (`<iri>`).
@@ -1001,37 +998,41 @@ impl<'a> Mapping<'a> {
     /// The parts, cut into clusters whose subjects do not overlap, in the order of their
     /// lines (every line of a cluster sorts before every line of the next), and the clusters
     /// gathered into windows of about [`WINDOW_BYTES`].
+    #[allow(clippy::type_complexity)]
     fn windows<'p>(
         &self,
         plan: &'p Plan<'a>,
         window_bytes: usize,
-    ) -> Result<Vec<Vec<Vec<Part<'p>>>>>
+    ) -> Result<Vec<Vec<Vec<Bounded<'p>>>>>
     where
         'a: 'p,
     {
         let mut bounded = self
             .parts(plan)
             .into_par_iter()
-            .map(|part| {
-                let bytes = self.estimate(&part);
-                Ok(self
-                    .bounds(&plan.numbers, &part)?
-                    .map(|(first, last)| Bounded {
-                        part,
-                        first,
-                        last,
-                        bytes,
-                    }))
+            .map(|part| match self.bounds(&plan.numbers, &part)? {
+                Some((first, last)) => Ok(Some(Bounded {
+                    bytes: self.estimate(&part),
+                    part,
+                    first,
+                    last,
+                })),
+                // A part without subjects (negated assertions only) has no lines: checked, as
+                // it is left out.
+                None if self.map_part(&plan.numbers, &part)?.starts.is_empty() => Ok(None),
+                None => Err(Error::Other(
+                    "internal error: a part of the graph without subjects has rdf lines".into(),
+                )),
             })
             .collect::<Result<Vec<Option<Bounded<'p>>>>>()?
             .into_iter()
             .flatten()
             .collect::<Vec<_>>();
         bounded.sort_by(|a, b| a.first.cmp(&b.first));
-        let mut windows: Vec<Vec<Vec<Part<'p>>>> = Vec::new();
-        let mut window: Vec<Vec<Part<'p>>> = Vec::new();
+        let mut windows: Vec<Vec<Vec<Bounded<'p>>>> = Vec::new();
+        let mut window: Vec<Vec<Bounded<'p>>> = Vec::new();
         let mut filled = 0;
-        let mut cluster: Vec<Part<'p>> = Vec::new();
+        let mut cluster: Vec<Bounded<'p>> = Vec::new();
         let mut cluster_last: Vec<u8> = Vec::new();
         for b in bounded {
             if !cluster.is_empty() && b.first > cluster_last {
@@ -1041,11 +1042,11 @@ impl<'a> Mapping<'a> {
                     filled = 0;
                 }
             }
-            if b.last > cluster_last || cluster.is_empty() {
-                cluster_last = b.last;
+            if cluster.is_empty() || b.last > cluster_last {
+                cluster_last.clone_from(&b.last);
             }
             filled += b.bytes;
-            cluster.push(b.part);
+            cluster.push(b);
         }
         if !cluster.is_empty() {
             window.push(cluster);
@@ -1058,32 +1059,34 @@ impl<'a> Mapping<'a> {
 
     /// Maps the parts of a window in parallel, checking that every line's subject is within
     /// its part's bounds, and sorts each cluster's lines.
-    fn map_window(&self, numbers: &Numbers, window: &[Vec<Part<'_>>]) -> Result<Vec<SortedLines>> {
-        let jobs: Vec<(usize, &Part<'_>)> = window
+    fn map_window(
+        &self,
+        numbers: &Numbers,
+        window: &[Vec<Bounded<'_>>],
+    ) -> Result<Vec<SortedLines>> {
+        let jobs: Vec<(usize, &Bounded<'_>)> = window
             .iter()
             .enumerate()
-            .flat_map(|(c, parts)| parts.iter().map(move |p| (c, p)))
+            .flat_map(|(c, parts)| parts.iter().map(move |b| (c, b)))
             .collect();
-        let mapped =
-            jobs.par_iter()
-                .map(|&(c, part)| {
-                    let lines = self.map_part(numbers, part)?;
-                    let bounds = self.bounds(numbers, part)?;
-                    for i in 0..lines.starts.len() {
-                        let line = lines.get(i);
-                        let s = subject_of(line);
-                        if !bounds.as_ref().is_some_and(|(first, last)| {
-                            first.as_slice() <= s && s <= last.as_slice()
-                        }) {
-                            return Err(Error::Other(format!(
+        let mapped = jobs
+            .par_iter()
+            .map(|&(c, b)| {
+                let lines = self.map_part(numbers, &b.part)?;
+                for i in 0..lines.starts.len() {
+                    let line = lines.get(i);
+                    let s = subject_of(line);
+                    if s < b.first.as_slice() || s > b.last.as_slice() {
+                        let line = String::from_utf8_lossy(line);
+                        return Err(Error::Other(format!(
                             "internal error: the rdf line {} falls outside its part of the graph",
-                            String::from_utf8_lossy(line).trim_end()
+                            line.trim_end()
                         )));
-                        }
                     }
-                    Ok((c, lines))
-                })
-                .collect::<Result<Vec<_>>>()?;
+                }
+                Ok((c, lines))
+            })
+            .collect::<Result<Vec<_>>>()?;
         let mut clusters: Vec<Vec<LineBuffer>> = window.iter().map(|_| Vec::new()).collect();
         for (c, lines) in mapped {
             clusters[c].push(lines);
