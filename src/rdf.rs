@@ -899,64 +899,80 @@ impl<'a> Mapping<'a> {
                 last = Some(token.clone());
             }
         };
-        let mut node = String::new();
-        match *part {
+        // Entity subjects by id; fact nodes by (kind, document, running number).
+        let (entities, facts): (Vec<&str>, Vec<(&str, &str, usize)>) = match *part {
             Part::Documents(docs) => {
                 for doc in docs {
                     see(&self.document(&doc.id)?);
                 }
+                (Vec::new(), Vec::new())
             }
             Part::Entities(entities) => {
-                for e in entities {
-                    see(&self.entity(&e.id)?);
-                }
+                (entities.iter().map(|e| e.id.as_str()).collect(), Vec::new())
             }
-            Part::Asserted(assertions) => {
-                for a in assertions.iter().filter(|a| !a.negated) {
-                    see(&self.entity(&a.subject)?);
-                }
-            }
-            Part::Assertions(indexes) => {
-                for &i in indexes {
-                    let a = &kg.assertions[i];
-                    self.node(
-                        &mut node,
-                        "assertion",
-                        &a.evidence.document,
-                        numbers.assertions[i],
-                    );
-                    see(&node);
-                }
-            }
-            Part::Prices(indexes) => {
-                for &i in indexes {
-                    let p = &kg.prices[i];
-                    self.node(&mut node, "price", &p.evidence.document, numbers.prices[i]);
-                    see(&node);
-                }
-            }
-            Part::Clinical(indexes) => {
-                for &i in indexes {
-                    let c = &kg.clinical[i];
-                    self.node(
-                        &mut node,
-                        "clinical",
-                        &c.evidence.document,
-                        numbers.clinical[i],
-                    );
-                    see(&node);
-                }
-            }
-            Part::Conflicts(conflicts) => {
-                for c in conflicts {
-                    see(&self.entity(&c.id)?);
-                }
-            }
-            Part::ConflictLinks(conflicts) => {
-                for c in conflicts {
-                    see(&self.entity(&c.subject)?);
-                }
-            }
+            Part::Asserted(assertions) => (
+                assertions
+                    .iter()
+                    .filter(|a| !a.negated)
+                    .map(|a| a.subject.as_str())
+                    .collect(),
+                Vec::new(),
+            ),
+            Part::Conflicts(conflicts) => (
+                conflicts.iter().map(|c| c.id.as_str()).collect(),
+                Vec::new(),
+            ),
+            Part::ConflictLinks(conflicts) => (
+                conflicts.iter().map(|c| c.subject.as_str()).collect(),
+                Vec::new(),
+            ),
+            Part::Assertions(indexes) => (
+                Vec::new(),
+                indexes
+                    .iter()
+                    .map(|&i| {
+                        (
+                            "assertion",
+                            kg.assertions[i].evidence.document.as_str(),
+                            numbers.assertions[i],
+                        )
+                    })
+                    .collect(),
+            ),
+            Part::Prices(indexes) => (
+                Vec::new(),
+                indexes
+                    .iter()
+                    .map(|&i| {
+                        (
+                            "price",
+                            kg.prices[i].evidence.document.as_str(),
+                            numbers.prices[i],
+                        )
+                    })
+                    .collect(),
+            ),
+            Part::Clinical(indexes) => (
+                Vec::new(),
+                indexes
+                    .iter()
+                    .map(|&i| {
+                        (
+                            "clinical",
+                            kg.clinical[i].evidence.document.as_str(),
+                            numbers.clinical[i],
+                        )
+                    })
+                    .collect(),
+            ),
+        };
+        for id in entities {
+            see(&self.entity(id)?);
+        }
+        let mut node = String::new();
+        for (kind, doc, n) in facts {
+            self.node(&mut node, kind, doc, n);
+            see(&node);
         }
         Ok(first.zip(last))
     }
