@@ -899,7 +899,17 @@ impl<'a> Mapping<'a> {
                 last = Some(token.clone());
             }
         };
-        // Entity subjects by id; fact nodes by (kind, document, running number).
+        // Fact nodes by (kind, document, running number).
+        let nodes = |kind: &'static str,
+                     evidence: &dyn Fn(usize) -> &'a Evidence,
+                     numbers: &[usize],
+                     indexes: &[usize]| {
+            indexes
+                .iter()
+                .map(|&i| (kind, evidence(i).document.as_str(), numbers[i]))
+                .collect::<Vec<_>>()
+        };
+        // Entity subjects by id; fact nodes.
         let (entities, facts): (Vec<&str>, Vec<(&str, &str, usize)>) = match *part {
             Part::Documents(docs) => {
                 for doc in docs {
@@ -928,42 +938,30 @@ impl<'a> Mapping<'a> {
             ),
             Part::Assertions(indexes) => (
                 Vec::new(),
-                indexes
-                    .iter()
-                    .map(|&i| {
-                        (
-                            "assertion",
-                            kg.assertions[i].evidence.document.as_str(),
-                            numbers.assertions[i],
-                        )
-                    })
-                    .collect(),
+                nodes(
+                    "assertion",
+                    &|i| &kg.assertions[i].evidence,
+                    &numbers.assertions,
+                    indexes,
+                ),
             ),
             Part::Prices(indexes) => (
                 Vec::new(),
-                indexes
-                    .iter()
-                    .map(|&i| {
-                        (
-                            "price",
-                            kg.prices[i].evidence.document.as_str(),
-                            numbers.prices[i],
-                        )
-                    })
-                    .collect(),
+                nodes(
+                    "price",
+                    &|i| &kg.prices[i].evidence,
+                    &numbers.prices,
+                    indexes,
+                ),
             ),
             Part::Clinical(indexes) => (
                 Vec::new(),
-                indexes
-                    .iter()
-                    .map(|&i| {
-                        (
-                            "clinical",
-                            kg.clinical[i].evidence.document.as_str(),
-                            numbers.clinical[i],
-                        )
-                    })
-                    .collect(),
+                nodes(
+                    "clinical",
+                    &|i| &kg.clinical[i].evidence,
+                    &numbers.clinical,
+                    indexes,
+                ),
             ),
         };
         for id in entities {
@@ -1161,7 +1159,7 @@ fn write_rdf_files_in(
             },
             || -> Result<()> {
                 // A window ends where a cluster does, so where a subject does.
-                let bounds = subject_runs(&lines, TURTLE_RUN);
+                let bounds = subject_runs(lines.len(), |i| lines[i], TURTLE_RUN);
                 let runs: Vec<io::Result<Vec<u8>>> = bounds
                     .par_windows(2)
                     .map(|b| turtle_run(&prefixes, lines[b[0]..b[1]].iter().copied()))
@@ -1235,7 +1233,7 @@ fn turtle_from_lines(
             buf.iter().rposition(|&c| c == b'\n').map_or(0, |i| i + 1)
         };
         let lines: Vec<&[u8]> = buf[..whole].split_inclusive(|&c| c == b'\n').collect();
-        let mut bounds = subject_runs(&lines, run.max(1));
+        let mut bounds = subject_runs(lines.len(), |i| lines[i], run.max(1));
         // Unless the input is at its end, the last run waits too (its subject may go on);
         // with a single run, nothing is written and more is read.
         if !eof {
@@ -1718,13 +1716,13 @@ impl SortedLines {
         }
         // Runs of whole subjects are serialized apart, in parallel, and written in order: the
         // serializer keeps no state across subjects, so the bytes are those of one pass.
-        let lines: Vec<&[u8]> = self.lines().collect();
-        let bounds = subject_runs(&lines, run.max(1));
+        let line = |i: usize| self.line(&self.spans[i]);
+        let bounds = subject_runs(self.spans.len(), line, run.max(1));
         let window = 2 * rayon::current_num_threads().max(1);
         for group in bounds.windows(2).collect::<Vec<_>>().chunks(window) {
             let parts: Vec<io::Result<Vec<u8>>> = group
                 .par_iter()
-                .map(|b| turtle_run(&prefixes, lines[b[0]..b[1]].iter().copied()))
+                .map(|b| turtle_run(&prefixes, (b[0]..b[1]).map(line)))
                 .collect();
             for part in parts {
                 w.write_all(&part?)?;
@@ -1762,14 +1760,13 @@ impl SortedLines {
     }
 }
 
-/// Line indexes cutting `lines` into runs of about `size` lines, each cut falling where the
-/// subject changes (first 0, last the number of lines).
-fn subject_runs(lines: &[&[u8]], size: usize) -> Vec<usize> {
-    let n = lines.len();
+/// Line indexes cutting the `n` lines (`line(i)` the line `i`) into runs of about `size`
+/// lines, each cut falling where the subject changes (first 0, last `n`).
+fn subject_runs<'l>(n: usize, line: impl Fn(usize) -> &'l [u8], size: usize) -> Vec<usize> {
     let mut bounds = vec![0];
     let mut i = size;
     while i < n {
-        while i < n && subject_of(lines[i]) == subject_of(lines[i - 1]) {
+        while i < n && subject_of(line(i)) == subject_of(line(i - 1)) {
             i += 1;
         }
         if i < n {
