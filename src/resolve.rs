@@ -143,7 +143,8 @@ pub fn resolve(extractions: Vec<Extraction>, ex: &Extractor, stats: BuildStats) 
         }
         let id = match key {
             EntityKey::Known(id) => id.to_string(),
-            EntityKey::Discovered { class, name } => {
+            EntityKey::Discovered(d) => {
+                let (class, name) = (&d.class, &d.name);
                 let top = ontology.top_class(class).to_string();
                 if let Some(id) = ex.known_by_name(&top, name) {
                     id.to_string()
@@ -188,7 +189,8 @@ pub fn resolve(extractions: Vec<Extraction>, ex: &Extractor, stats: BuildStats) 
             if mentions == 0 {
                 continue;
             }
-            if let EntityKey::Discovered { class, name } = key {
+            if let EntityKey::Discovered(d) = key {
+                let (class, name) = (&d.class, &d.name);
                 if !ontology.entities.contains_key(&id) {
                     let e = discovered
                         .entry(id.clone())

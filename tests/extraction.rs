@@ -38,7 +38,7 @@ fn run(text: &str) -> Extraction {
 fn key(k: &EntityKey) -> String {
     match k {
         EntityKey::Known(id) => id.to_string(),
-        EntityKey::Discovered { class, name } => format!("{class}:{name}"),
+        EntityKey::Discovered(d) => format!("{}:{}", d.class, d.name),
     }
 }
 
@@ -243,7 +243,7 @@ fn an_unrelated_passage_yields_no_discovered_institutions() {
     assert!(
         e.mentions
             .iter()
-            .all(|m| !matches!(m.entity, EntityKey::Discovered { .. })),
+            .all(|m| !matches!(m.entity, EntityKey::Discovered(_))),
         "{:?}",
         entities(&e)
     );
