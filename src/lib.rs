@@ -26,6 +26,7 @@ pub mod ingest;
 pub mod model;
 pub mod normalize;
 pub mod ontology;
+pub mod outfile;
 pub mod pipeline;
 pub mod prefilter;
 pub mod query;

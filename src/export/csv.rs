@@ -8,8 +8,7 @@
 //! does not sort or filter the graph and does not replace the directory atomically: the caller
 //! does that.
 
-use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::Path;
 
 use rust_decimal::Decimal;
@@ -311,10 +310,9 @@ fn write_csv_file_flavour(
     flavour: CsvFlavour,
 ) -> Result<()> {
     let path = dir.join(file);
-    let f = File::create(&path).map_err(|e| Error::io(&path, e))?;
-    let mut w = BufWriter::new(f);
+    let mut w = super::create_file(&path)?;
     write_csv_flavour(kg, file, &mut w, flavour).map_err(|e| Error::io(&path, e))?;
-    w.flush().map_err(|e| Error::io(&path, e))
+    super::finish_file(&path, w)
 }
 
 /// Writes every CSV file of the contract into `dir` (created if missing).

@@ -20,8 +20,9 @@ pub mod neo4j;
 pub mod render;
 
 use std::fmt;
-use std::fs::File;
 use std::io::{self, BufWriter, Write};
+
+use crate::outfile::OutFile;
 use std::path::Path;
 use std::str::FromStr;
 
@@ -378,20 +379,15 @@ pub(crate) fn write_file(
     finish_file(path, w)
 }
 
-/// A new file, buffered: some files are hundreds of MB, and a large buffer means fewer, larger
-/// writes.
-pub(crate) fn create_file(path: &Path) -> Result<BufWriter<File>> {
-    let file = File::create(path).map_err(|e| Error::io(path, e))?;
-    Ok(BufWriter::with_capacity(1 << 18, file))
+/// A new export file: buffered in 1 MB chunks and written past the page cache where the file
+/// system allows it ([`OutFile`]); some files are hundreds of MB.
+pub(crate) fn create_file(path: &Path) -> Result<OutFile> {
+    OutFile::create(path).map_err(|e| Error::io(path, e))
 }
 
-/// Flushes a file of [`create_file`] and syncs it to disk.
-pub(crate) fn finish_file(path: &Path, mut w: BufWriter<File>) -> Result<()> {
-    w.flush().map_err(|e| Error::io(path, e))?;
-    w.into_inner()
-        .map_err(|e| Error::io(path, e.into_error()))?
-        .sync_all()
-        .map_err(|e| Error::io(path, e))
+/// Writes the rest of a file of [`create_file`] and syncs it to disk.
+pub(crate) fn finish_file(path: &Path, w: OutFile) -> Result<()> {
+    w.finish().map_err(|e| Error::io(path, e))
 }
 
 /// Writes every flat file of the export contract into `dir` (created if missing): `graph.dot`,

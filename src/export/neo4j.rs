@@ -11,8 +11,6 @@
 //! that Neo4j stores no property rather than an empty string. Rows come in the graph's sorted
 //! order. This module does not run Neo4j.
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
 use std::path::Path;
 
 use crate::error::{Error, Result};
@@ -291,9 +289,8 @@ pub fn write_neo4j(kg: &KnowledgeGraph, dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     super::run_all(NEO4J_HEADERS, |(file, _)| {
         let path = dir.join(file);
-        let f = File::create(&path).map_err(|e| Error::io(&path, e))?;
-        let mut w = BufWriter::new(f);
+        let mut w = super::create_file(&path)?;
         write_rows(rows(kg, file), &mut w, CsvFlavour::Plain).map_err(|e| Error::io(&path, e))?;
-        w.flush().map_err(|e| Error::io(&path, e))
+        super::finish_file(&path, w)
     })
 }
