@@ -22,19 +22,52 @@ const ALIGN: usize = 4096;
 /// direct-write speed on the bench VM, where 256 KB ones were a quarter slower.
 const CHUNK: usize = 1 << 20;
 
-/// A file being written: buffered, in [`CHUNK`]s, directly to the disk where possible. Call
-/// [`OutFile::finish`] at the end: it writes the last bytes and syncs the file.
-pub struct OutFile {
-    path: PathBuf,
-    file: File,
-    /// Backing memory of the buffer; the buffer proper starts at `start`, aligned.
+/// An aligned buffer of [`CHUNK`] bytes.
+struct Chunk {
+    /// Backing memory; the buffer proper starts at `start`, aligned.
     memory: Vec<u8>,
     start: usize,
-    /// Bytes in the buffer.
+}
+
+impl Chunk {
+    fn new() -> Chunk {
+        let memory = vec![0u8; CHUNK + ALIGN];
+        let start = memory.as_ptr().align_offset(ALIGN);
+        Chunk { memory, start }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        &self.memory[self.start..self.start + CHUNK]
+    }
+
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        &mut self.memory[self.start..self.start + CHUNK]
+    }
+}
+
+/// What the writer thread of a file is asked to do.
+enum Job {
+    /// Write the chunk's first bytes (all of it), then hand it back.
+    Write(Chunk, usize),
+    /// Write the chunk's first bytes, the end of the file, and sync the file.
+    Finish(Chunk, usize),
+}
+
+/// A file being written: buffered, in [`CHUNK`]s, directly to the disk where possible. Call
+/// [`OutFile::finish`] at the end: it writes the last bytes and syncs the file.
+///
+/// The writes are made by a thread of the file's own, one chunk at a time, while the next
+/// chunk is filled: a direct write waits for the disk, and the caller does not.
+pub struct OutFile {
+    /// The chunk being filled.
+    chunk: Chunk,
+    /// Bytes in it.
     len: usize,
-    /// Bytes written to the file so far (a multiple of [`CHUNK`] while `direct`).
-    written: u64,
-    /// Whether `file` was opened with `O_DIRECT`.
+    /// Jobs for the writer thread (`None` once finished).
+    jobs: Option<std::sync::mpsc::SyncSender<Job>>,
+    /// Chunks written and handed back, or the error that stopped the writer.
+    spare: std::sync::mpsc::Receiver<io::Result<Chunk>>,
+    writer: Option<std::thread::JoinHandle<io::Result<()>>>,
     direct: bool,
 }
 
@@ -51,74 +84,116 @@ impl OutFile {
             Some(file) => (file, true),
             None => (File::create(path)?, false),
         };
-        let memory = vec![0u8; CHUNK + ALIGN];
-        let start = memory.as_ptr().align_offset(ALIGN);
-        Ok(OutFile {
+        let (jobs, todo) = std::sync::mpsc::sync_channel::<Job>(1);
+        let (give_back, spare) = std::sync::mpsc::channel();
+        // The second chunk, filled while the first is written.
+        give_back
+            .send(Ok(Chunk::new()))
+            .map_err(|_| io::Error::other("the writer's channel closed"))?;
+        let mut sink = Sink {
             path: path.to_path_buf(),
             file,
-            memory,
-            start,
-            len: 0,
             written: 0,
+            direct,
+        };
+        let writer = std::thread::Builder::new()
+            .name("cellkg-write".into())
+            .spawn(move || -> io::Result<()> {
+                for job in todo {
+                    match job {
+                        Job::Write(chunk, n) => {
+                            if let Err(e) = sink.write(&chunk.bytes()[..n]) {
+                                // The error to the next write, and to `finish`.
+                                let _ =
+                                    give_back.send(Err(io::Error::new(e.kind(), e.to_string())));
+                                return Err(e);
+                            }
+                            if give_back.send(Ok(chunk)).is_err() {
+                                return Ok(());
+                            }
+                        }
+                        Job::Finish(chunk, n) => return sink.finish(&chunk.bytes()[..n]),
+                    }
+                }
+                // The file was dropped unfinished: nothing more to write.
+                Ok(())
+            })?;
+        Ok(OutFile {
+            chunk: Chunk::new(),
+            len: 0,
+            jobs: Some(jobs),
+            spare,
+            writer: Some(writer),
             direct,
         })
     }
 
-    /// Whether the file is being written with `O_DIRECT`.
+    /// Whether the file is being written with `O_DIRECT` (at its opening).
     pub fn is_direct(&self) -> bool {
         self.direct
     }
 
-    /// Writes the buffer's first `n` bytes (all of them, or an aligned part while direct).
-    fn spill(&mut self, n: usize) -> io::Result<()> {
-        let block = &self.memory[self.start..self.start + n];
-        match self.file.write_all(block) {
-            Ok(()) => {}
-            // The file system took the flag at opening but refuses the write: the rest of the
-            // file is written plainly, from where the refused write was to begin.
-            Err(e) if self.direct && e.raw_os_error() == Some(EINVAL) => {
-                self.file = reopen_plain(&self.path, self.written)?;
-                self.direct = false;
-                self.file.write_all(block)?;
-            }
-            Err(e) => return Err(e),
+    /// Hands the full chunk to the writer and takes the spare one.
+    fn spill(&mut self) -> io::Result<()> {
+        let jobs = self.jobs.as_ref().ok_or_else(finished)?;
+        let next = match self.spare.recv() {
+            Ok(next) => next?,
+            Err(_) => return Err(self.writer_error()),
+        };
+        let full = std::mem::replace(&mut self.chunk, next);
+        if jobs.send(Job::Write(full, self.len)).is_err() {
+            return Err(self.writer_error());
         }
-        self.written += n as u64;
-        self.memory
-            .copy_within(self.start + n..self.start + self.len, self.start);
-        self.len -= n;
+        self.len = 0;
         Ok(())
     }
 
-    /// Writes what is left and syncs the file to disk.
-    pub fn finish(mut self) -> io::Result<()> {
-        if self.direct {
-            let aligned = self.len / ALIGN * ALIGN;
-            if aligned > 0 {
-                self.spill(aligned)?;
-            }
+    /// The error the writer thread stopped with.
+    fn writer_error(&mut self) -> io::Error {
+        self.jobs = None;
+        match self.writer.take().map(std::thread::JoinHandle::join) {
+            Some(Ok(Err(e))) => e,
+            Some(Err(_)) => io::Error::other("the writer thread panicked"),
+            _ => io::Error::other("the writer thread stopped"),
         }
-        if self.len > 0 {
-            if self.direct {
-                // The last partial block: through the page cache, at its offset.
-                self.file = reopen_plain(&self.path, self.written)?;
-                self.direct = false;
-            }
-            let n = self.len;
-            self.spill(n)?;
-        }
-        self.file.sync_all()
     }
+
+    /// Writes what is left, syncs the file to disk and waits for both.
+    pub fn finish(mut self) -> io::Result<()> {
+        let jobs = self.jobs.take().ok_or_else(finished)?;
+        let chunk = std::mem::replace(
+            &mut self.chunk,
+            Chunk {
+                memory: Vec::new(),
+                start: 0,
+            },
+        );
+        let sent = jobs.send(Job::Finish(chunk, self.len));
+        drop(jobs);
+        let joined = self.writer.take().map(std::thread::JoinHandle::join);
+        match joined {
+            Some(Ok(result)) => {
+                // A write that failed before Finish was sent left its error in `spare` too.
+                result?;
+                sent.map_err(|_| io::Error::other("the writer thread stopped"))
+            }
+            Some(Err(_)) => Err(io::Error::other("the writer thread panicked")),
+            None => Err(finished()),
+        }
+    }
+}
+
+fn finished() -> io::Error {
+    io::Error::other("the file was already finished")
 }
 
 impl Write for OutFile {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
         if self.len == CHUNK {
-            self.spill(CHUNK)?;
+            self.spill()?;
         }
         let n = data.len().min(CHUNK - self.len);
-        let at = self.start + self.len;
-        self.memory[at..at + n].copy_from_slice(&data[..n]);
+        self.chunk.bytes_mut()[self.len..self.len + n].copy_from_slice(&data[..n]);
         self.len += n;
         Ok(n)
     }
@@ -131,13 +206,62 @@ impl Write for OutFile {
         Ok(())
     }
 
-    /// Writes the full chunks gathered; the bytes of a partial chunk wait for more, or for
+    /// Hands a full chunk to the writer; the bytes of a partial chunk wait for more, or for
     /// [`OutFile::finish`] (a direct write cannot end mid-block).
     fn flush(&mut self) -> io::Result<()> {
         if self.len == CHUNK {
-            self.spill(CHUNK)?;
+            self.spill()?;
         }
         Ok(())
+    }
+}
+
+/// The file as the writer thread holds it.
+struct Sink {
+    path: PathBuf,
+    file: File,
+    /// Bytes written so far (a multiple of [`ALIGN`] while `direct`).
+    written: u64,
+    /// Whether `file` was opened with `O_DIRECT`.
+    direct: bool,
+}
+
+impl Sink {
+    /// Writes `bytes` (a multiple of [`ALIGN`] while direct).
+    fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        match self.file.write_all(bytes) {
+            Ok(()) => {}
+            // The file system took the flag at opening but refuses the write: the rest of the
+            // file is written plainly, from where the refused write was to begin.
+            Err(e) if self.direct && e.raw_os_error() == Some(EINVAL) => {
+                self.file = reopen_plain(&self.path, self.written)?;
+                self.direct = false;
+                self.file.write_all(bytes)?;
+            }
+            Err(e) => return Err(e),
+        }
+        self.written += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Writes the last bytes (the aligned part directly, the partial block plainly) and syncs.
+    fn finish(mut self, bytes: &[u8]) -> io::Result<()> {
+        let aligned = if self.direct {
+            bytes.len() / ALIGN * ALIGN
+        } else {
+            bytes.len()
+        };
+        if aligned > 0 {
+            self.write(&bytes[..aligned])?;
+        }
+        if aligned < bytes.len() {
+            if self.direct {
+                self.file = reopen_plain(&self.path, self.written)?;
+                self.direct = false;
+            }
+            self.write(&bytes[aligned..])?;
+        }
+        self.file.sync_all()
     }
 }
 
