@@ -22,7 +22,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
-use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -223,8 +223,8 @@ impl CacheWriter {
         entries: impl IntoIterator<Item = NewEntry>,
     ) -> Result<()> {
         let pack_path = self.dir.join(PACK);
-        let file = File::create(&pack_path).map_err(|e| Error::io(&pack_path, e))?;
-        let mut pack = BufWriter::with_capacity(1 << 20, file);
+        let mut pack =
+            crate::outfile::OutFile::create(&pack_path).map_err(|e| Error::io(&pack_path, e))?;
         let mut listed = BTreeMap::new();
         let mut offset = 0u64;
         for (key, path, bytes) in entries {
@@ -245,7 +245,7 @@ impl CacheWriter {
             );
             offset += len;
         }
-        pack.flush().map_err(|e| Error::io(&pack_path, e))?;
+        pack.finish().map_err(|e| Error::io(&pack_path, e))?;
         let manifest = Manifest {
             format: FORMAT,
             cellkg: version.to_string(),

@@ -505,13 +505,11 @@ fn graph_header() -> String {
 /// Saves the graph ([`GRAPH_FILE`]) into a store directory.
 pub fn save_graph(kg: &KnowledgeGraph, dir: &Path) -> Result<()> {
     let path = dir.join(GRAPH_FILE);
-    let f = fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
-    let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
+    let mut w = crate::outfile::OutFile::create(&path).map_err(|e| Error::io(&path, e))?;
     w.write_all(graph_header().as_bytes())
         .map_err(|e| Error::io(&path, e))?;
-    let mut w =
-        postcard::to_io(kg, w).map_err(|e| Error::Other(format!("{}: {e}", path.display())))?;
-    w.flush().map_err(|e| Error::io(&path, e))
+    let w = postcard::to_io(kg, w).map_err(|e| Error::Other(format!("{}: {e}", path.display())))?;
+    w.finish().map_err(|e| Error::io(&path, e))
 }
 
 /// Loads the graph saved by the last build (see [`atomic::live_dir`]).
