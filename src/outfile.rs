@@ -183,6 +183,17 @@ impl OutFile {
     }
 }
 
+/// An unfinished file is left as its writer thread leaves it, but only once that thread is
+/// done: a file written again at the same path right after must not get a late chunk.
+impl Drop for OutFile {
+    fn drop(&mut self) {
+        self.jobs = None;
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
+    }
+}
+
 fn finished() -> io::Error {
     io::Error::other("the file was already finished")
 }
@@ -341,6 +352,23 @@ mod tests {
                 assert_eq!(back.len(), len, "length of {}", path.display());
                 assert!(back == data[..len], "bytes of {}", path.display());
             }
+        }
+    }
+
+    /// A file dropped unfinished is done with when the drop returns: a file created again at
+    /// its path gets none of its bytes.
+    #[test]
+    fn a_dropped_file_writes_nothing_after_the_drop() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        for _ in 0..20 {
+            let mut f = OutFile::create(&path).unwrap();
+            f.write_all(&vec![b'a'; 3 * CHUNK]).unwrap();
+            drop(f);
+            let mut f = OutFile::create(&path).unwrap();
+            f.write_all(b"new").unwrap();
+            f.finish().unwrap();
+            assert_eq!(std::fs::read(&path).unwrap(), b"new");
         }
     }
 
