@@ -18,7 +18,9 @@ use crate::ontology::SegmentationRules;
 
 /// Per-character normaliser: NFKC then traditional → simplified, precomputed for the BMP.
 pub struct Normalizer {
-    /// For each BMP code point: the single normalised char, or `MULTI` when NFKC expands it.
+    /// For each BMP code point: the single normalised char, or `MULTI` when NFKC expands it;
+    /// with `SPACE` set when the char or its normalised form is white space (or a zero-width
+    /// space or byte-order mark), which [`NormBuilder::push_range`] does not take in one step.
     table: Vec<u32>,
     /// Expansions of the `MULTI` entries (and of astral chars on demand).
     multi: HashMap<u32, String>,
@@ -27,6 +29,8 @@ pub struct Normalizer {
 }
 
 const MULTI: u32 = u32::MAX;
+/// The flag of table entries for white space (see [`Normalizer::table`]); above any char.
+const SPACE: u32 = 1 << 31;
 
 impl Normalizer {
     /// Builds the tables (a few milliseconds).
@@ -83,6 +87,14 @@ impl Normalizer {
                 }
             }
         }
+        for (cp, m) in table.iter_mut().enumerate() {
+            let spacey = |c: Option<char>| {
+                c.is_some_and(|c| c.is_whitespace() || c == '\u{200B}' || c == '\u{FEFF}')
+            };
+            if *m != MULTI && (spacey(char::from_u32(cp as u32)) || spacey(char::from_u32(*m))) {
+                *m |= SPACE;
+            }
+        }
         Ok(Normalizer { table, multi, t2s })
     }
 
@@ -94,7 +106,7 @@ impl Normalizer {
         if cp < 0x10000 {
             let m = self.table[cp as usize];
             if m != MULTI {
-                return Some(char::from_u32(m).unwrap_or(c));
+                return Some(char::from_u32(m & !SPACE).unwrap_or(c));
             }
         }
         None
@@ -107,7 +119,7 @@ impl Normalizer {
         if cp < 0x10000 {
             let m = self.table[cp as usize];
             if m != MULTI {
-                out.push(char::from_u32(m).unwrap_or(c));
+                out.push(char::from_u32(m & !SPACE).unwrap_or(c));
                 return 1;
             }
             if let Some(s) = self.multi.get(&cp) {
@@ -215,6 +227,17 @@ impl<'a> NormBuilder<'a> {
         let mut one = [0u8; 4];
         let mut several = String::new();
         for (i, &c) in chars.iter().enumerate().take(end).skip(start) {
+            // Nearly every char: one char from the table, not white space, no space pending.
+            if let Some(&m) = self.n.table.get(c as usize) {
+                if m & SPACE == 0 && self.pending_space.is_none() {
+                    if let Some(m) = char::from_u32(m) {
+                        self.out.byte_of.push(self.out.text.len() as u32);
+                        self.out.text.push(m);
+                        self.out.orig.push((i as u32, i as u32 + 1));
+                        continue;
+                    }
+                }
+            }
             if c.is_whitespace() || c == '\u{200B}' || c == '\u{FEFF}' {
                 if self.pending_space.is_none() {
                     self.pending_space = Some(i as u32);

@@ -3,8 +3,9 @@
 //! Every match of a regex must contain certain literals: `靶向…⟨Target/` needs `靶向` and
 //! `⟨Target/`; `(?:纳入|进入)` needs one of `纳入`, `进入`. [`LiteralGate`] reads those required
 //! literals off each pattern's syntax tree (as groups: every group must be present, any one
-//! literal of a group will do), scans a text once with one Aho-Corasick automaton for all of
-//! them, and names the patterns whose groups are all present. Only those need to run: the gate
+//! literal of a group will do; a pattern that is an alternation at the top has groups per
+//! branch, and one branch's groups will do), scans a text once with one Aho-Corasick
+//! automaton for all of them, and names the patterns whose groups are all present. Only those need to run: the gate
 //! never drops a pattern that could match (a pattern it cannot read a literal from always runs;
 //! literals are matched ASCII-case-insensitively, which only lets more through),
 //! and it is far cheaper than a multi-pattern overlapping regex search, whose lazy DFA for
@@ -22,20 +23,27 @@ const MAX_GROUP: usize = 256;
 /// Required-literal groups of a pattern: each group must have one of its literals in the text.
 type Groups = Vec<Vec<Vec<u8>>>;
 
+/// The required literals of one branch of a pattern.
+struct Branch {
+    /// The index of its first group among all branches' groups (see [`LiteralGate::holders`]).
+    first: usize,
+    /// Its groups, as lists of literal ids.
+    groups: Vec<Vec<u32>>,
+}
+
 /// The gate of a list of patterns, in order.
 pub struct LiteralGate {
     ac: Option<AhoCorasick>,
-    /// Per pattern, its groups as lists of literal ids.
-    patterns: Vec<Vec<Vec<u32>>>,
+    /// Per pattern, its branches (one unless it is an alternation at the top).
+    patterns: Vec<Vec<Branch>>,
     /// The literals, by id.
     literals: Vec<Vec<u8>>,
     /// Per literal id, its length in bytes.
     lengths: Vec<usize>,
-    /// Per literal id, the (pattern, group) pairs whose group holds it.
-    holders: Vec<Vec<(u32, u32)>>,
-    /// Per pattern, the index of its first group among all patterns' groups.
-    group_offsets: Vec<usize>,
-    /// The number of groups of all patterns.
+    /// Per literal id, the groups holding it, as a sparse bit set over all branches' groups
+    /// (numbered pattern by pattern, branch by branch): (word index, bits of that word).
+    holders: Vec<Vec<(u32, u64)>>,
+    /// The number of groups of all branches.
     group_count: usize,
 }
 
@@ -50,23 +58,26 @@ impl LiteralGate {
                 .build()
                 .parse(p.as_ref())
                 .map_err(|e| e.to_string())?;
-            let groups = required(&hir);
-            let mut as_ids = Vec::with_capacity(groups.len());
-            for group in groups {
-                let mut g: Vec<u32> = group
-                    .into_iter()
-                    .map(|lit| {
-                        *ids.entry(lit.clone()).or_insert_with(|| {
-                            literals.push(lit);
-                            (literals.len() - 1) as u32
+            let mut branches = Vec::new();
+            for groups in branches_of(&hir) {
+                let mut as_ids = Vec::with_capacity(groups.len());
+                for group in groups {
+                    let mut g: Vec<u32> = group
+                        .into_iter()
+                        .map(|lit| {
+                            *ids.entry(lit.clone()).or_insert_with(|| {
+                                literals.push(lit);
+                                (literals.len() - 1) as u32
+                            })
                         })
-                    })
-                    .collect();
-                g.sort_unstable();
-                g.dedup();
-                as_ids.push(g);
+                        .collect();
+                    g.sort_unstable();
+                    g.dedup();
+                    as_ids.push(g);
+                }
+                branches.push(as_ids);
             }
-            gated.push(as_ids);
+            gated.push(branches);
         }
         let ac = if literals.is_empty() {
             None
@@ -80,25 +91,34 @@ impl LiteralGate {
                     .map_err(|e| e.to_string())?,
             )
         };
-        let mut holders = vec![Vec::new(); literals.len()];
-        let mut group_offsets = Vec::with_capacity(gated.len());
+        let mut holders: Vec<Vec<(u32, u64)>> = vec![Vec::new(); literals.len()];
         let mut group_count = 0;
-        for (pi, groups) in gated.iter().enumerate() {
-            group_offsets.push(group_count);
-            group_count += groups.len();
-            for (gi, group) in groups.iter().enumerate() {
-                for &id in group {
-                    holders[id as usize].push((pi as u32, gi as u32));
+        let mut patterns = Vec::with_capacity(gated.len());
+        for branches in gated {
+            let mut compiled = Vec::with_capacity(branches.len());
+            for groups in branches {
+                let first = group_count;
+                for group in &groups {
+                    let (word, bit) = ((group_count / 64) as u32, 1u64 << (group_count % 64));
+                    for &id in group {
+                        let words = &mut holders[id as usize];
+                        match words.last_mut() {
+                            Some((w, bits)) if *w == word => *bits |= bit,
+                            _ => words.push((word, bit)),
+                        }
+                    }
+                    group_count += 1;
                 }
+                compiled.push(Branch { first, groups });
             }
+            patterns.push(compiled);
         }
         Ok(LiteralGate {
             ac,
             lengths: literals.iter().map(Vec::len).collect(),
             literals,
-            patterns: gated,
+            patterns,
             holders,
-            group_offsets,
             group_count,
         })
     }
@@ -106,10 +126,10 @@ impl LiteralGate {
     /// `out[i]` is set to whether pattern `i` may match somewhere in `text`: its groups'
     /// literals occur in the text one after the other, in the order of the pattern.
     ///
-    /// Two steps: an inverted index (literal → the groups holding it) first finds the patterns
-    /// whose every group has one of its literals somewhere in the text, and only those have
-    /// the order of their literals checked, by binary search in the occurrences sorted by
-    /// literal and start.
+    /// Two steps: an inverted index (literal → the groups holding it, as bit sets) first finds
+    /// the patterns whose every group has one of its literals somewhere in the text, and only
+    /// those have the order of their literals checked, by binary search in the occurrences
+    /// sorted by literal and start.
     pub fn candidates(&self, text: &str, out: &mut Vec<bool>) {
         let mut hits = self.occurrences(text);
         self.candidates_from(&mut hits, out);
@@ -137,45 +157,79 @@ impl LiteralGate {
     pub fn candidates_from(&self, hits: &mut [(u32, usize)], out: &mut Vec<bool>) {
         out.clear();
         if hits.is_empty() {
-            // Only a pattern without literals can match.
-            out.extend(self.patterns.iter().map(Vec::is_empty));
+            // Only a pattern with a branch without literals can match.
+            out.extend(
+                self.patterns
+                    .iter()
+                    .map(|branches| branches.iter().any(|b| b.groups.is_empty())),
+            );
             return;
         }
         hits.sort_unstable();
         let hits = &*hits;
-        // Per pattern, how many of its groups have a literal in the text.
-        let mut present = vec![0usize; self.patterns.len()];
-        let mut group_seen = vec![false; self.group_count];
-        for (i, &(id, _)) in hits.iter().enumerate() {
-            if i > 0 && hits[i - 1].0 == id {
+        // The groups with a literal in the text, then the literals in the text, as bit sets.
+        let group_words = self.group_count.div_ceil(64);
+        let mut bits = vec![0u64; group_words + self.literals.len().div_ceil(64)];
+        let (seen, present) = bits.split_at_mut(group_words);
+        let mut previous = None;
+        for &(id, _) in hits {
+            if previous == Some(id) {
                 continue;
             }
-            for &(pattern, group) in &self.holders[id as usize] {
-                let flat = self.group_offsets[pattern as usize] + group as usize;
-                if !group_seen[flat] {
-                    group_seen[flat] = true;
-                    present[pattern as usize] += 1;
-                }
+            previous = Some(id);
+            present[id as usize / 64] |= 1 << (id % 64);
+            for &(word, b) in &self.holders[id as usize] {
+                seen[word as usize] |= b;
             }
         }
-        out.extend(
-            self.patterns
-                .iter()
-                .zip(&present)
-                .map(|(groups, &n)| n == groups.len() && in_order(groups, hits, &self.lengths)),
-        );
+        let (seen, present) = (&*seen, &*present);
+        out.reserve(self.patterns.len());
+        out.extend(self.patterns.iter().map(|branches| {
+            branches.iter().any(|b| {
+                all_set(seen, b.first, b.first + b.groups.len())
+                    && in_order(&b.groups, hits, &self.lengths, present)
+            })
+        }));
     }
+}
+
+/// Whether bits `from..to` are all set.
+fn all_set(words: &[u64], from: usize, to: usize) -> bool {
+    let mut i = from;
+    while i < to {
+        let (w, b) = (i / 64, i % 64);
+        let n = (to - i).min(64 - b);
+        let mask = if n == 64 {
+            u64::MAX
+        } else {
+            ((1u64 << n) - 1) << b
+        };
+        if words[w] & mask != mask {
+            return false;
+        }
+        i += n;
+    }
+    true
 }
 
 /// Whether each group has an occurrence that starts at or after the end of the previous
 /// group's (the earliest-ending one that does: that leaves the most room for the next).
 /// `hits` are (literal, start), sorted; all occurrences of a literal have its length, so a
-/// literal's earliest end after `from` is at its first start after `from`.
-fn in_order(groups: &[Vec<u32>], hits: &[(u32, usize)], lengths: &[usize]) -> bool {
+/// literal's earliest end after `from` is at its first start after `from`. `present` is the
+/// bit set of the literals with occurrences: the others are not looked up.
+fn in_order(
+    groups: &[Vec<u32>],
+    hits: &[(u32, usize)],
+    lengths: &[usize],
+    present: &[u64],
+) -> bool {
     let mut from = 0;
     for group in groups {
         let mut next: Option<usize> = None;
         for &id in group {
+            if present[id as usize / 64] & (1 << (id % 64)) == 0 {
+                continue;
+            }
             let at = hits.partition_point(|&h| h < (id, from));
             if let Some(&(hid, start)) = hits.get(at) {
                 if hid == id {
@@ -190,6 +244,30 @@ fn in_order(groups: &[Vec<u32>], hits: &[(u32, usize)], lengths: &[usize]) -> bo
         }
     }
     true
+}
+
+/// The branches of a syntax tree that is an alternation at the top (under capture groups), each
+/// with its required-literal groups: every match is a match of one branch. Any other tree is
+/// one branch. A branch without groups makes the whole pattern run on every text.
+fn branches_of(hir: &Hir) -> Vec<Groups> {
+    match hir.kind() {
+        HirKind::Capture(cap) => branches_of(&cap.sub),
+        HirKind::Alternation(subs) => {
+            let mut out = Vec::with_capacity(subs.len());
+            for sub in subs {
+                let groups: Groups = required(sub)
+                    .into_iter()
+                    .filter(|g| g.len() <= MAX_GROUP && !g.iter().any(Vec::is_empty))
+                    .collect();
+                if groups.is_empty() {
+                    return vec![Groups::new()];
+                }
+                out.push(groups);
+            }
+            out
+        }
+        _ => vec![required(hir)],
+    }
 }
 
 /// The required-literal groups of a syntax tree: every match contains, for each group, one of
@@ -392,6 +470,17 @@ mod tests {
     }
 
     #[test]
+    fn each_branch_of_a_top_level_alternation_needs_all_its_literals() {
+        // Either branch will do, but a branch needs every one of its literals, in order: a
+        // union of one group per branch (`ab` or `x`) let texts with `x` alone through.
+        let patterns = [r"(?P<a>ab\d)|x[^。]*?y(?P<b>z)", r"ab|\d+"];
+        assert_eq!(gate(&patterns, "ab1"), [true, true]);
+        assert_eq!(gate(&patterns, "x and y and z"), [true, true]);
+        assert_eq!(gate(&patterns, "x alone"), [false, true]);
+        assert_eq!(gate(&patterns, "z then y then x"), [false, true]);
+    }
+
+    #[test]
     fn literals_must_come_in_the_order_of_the_pattern() {
         let patterns = [r"⟨Product/[A-Za-z]+:\d+⟩.{0,10}?(?:靶向|针对)⟨Target/[A-Za-z]+:\d+⟩"];
         assert_eq!(
@@ -422,6 +511,7 @@ mod tests {
             r"a(?:b|c)d?ab",
             r"(?i)AB.*cd",
             r"(?:abc|bcd)(?:cd|da)",
+            r"ab.{0,3}?cd|x.*?(?:ef|gh)|da",
         ];
         let regexes: Vec<regex::Regex> = patterns
             .iter()
@@ -432,7 +522,7 @@ mod tests {
         ];
         // Every text of up to five pieces (12^5 texts would be too many: a fixed stride).
         let mut state: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut matched = [0usize; 5];
+        let mut matched = [0usize; 6];
         for _ in 0..20_000 {
             let mut text = String::new();
             state ^= state << 13;
