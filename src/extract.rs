@@ -10,7 +10,7 @@
 //! character offsets and the quote. It does not merge entities across documents: see `resolve`.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
@@ -148,7 +148,8 @@ struct Discovery {
     top: String,
     regex: Regex,
     stop: Vec<char>,
-    stop_words: Vec<String>,
+    /// The stop words (normalised), found in a name by one scan.
+    stop_words: Option<AhoCorasick>,
     strip: Vec<String>,
     drop_suffixes: Vec<String>,
     reject: BTreeSet<String>,
@@ -204,9 +205,12 @@ pub struct Extractor<'o> {
     negation_cues: Cues,
     negation_exclude: Vec<String>,
     /// Known entity names (normalised, lower-case) → id, per top class, to merge discoveries.
-    names: BTreeMap<(String, String), String>,
+    names: HashMap<String, HashMap<String, String>>,
     /// Normalised, lower-cased names of each known entity.
     names_of: BTreeMap<String, Vec<String>>,
+    /// The facts of known entities that their names may state (`rules.name_facts`), by
+    /// entity id: (property, object), for the entities that have any.
+    name_facts_of: HashMap<&'o str, Vec<(&'o str, &'o str)>>,
     hedges: Cues,
     price_re: Regex,
     year_re: Regex,
@@ -240,7 +244,7 @@ impl<'o> Extractor<'o> {
         let rules_path = ontology.dir.join("rules.toml").display().to_string();
         let mut seen: BTreeMap<String, usize> = BTreeMap::new();
         let mut dict = Vec::new();
-        let mut names = BTreeMap::new();
+        let mut names: HashMap<String, HashMap<String, String>> = HashMap::new();
         let mut names_of: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for e in ontology.entities.values() {
             for name in e.names() {
@@ -256,7 +260,9 @@ impl<'o> Extractor<'o> {
                     && letters.len() <= rules.matching.case_sensitive_caps_max;
                 let case_sensitive = (e.match_case && label.is_ascii()) || all_caps_short;
                 names
-                    .entry((e.top_class.clone(), fold(&label)))
+                    .entry(e.top_class.clone())
+                    .or_default()
+                    .entry(fold(&label))
                     .or_insert_with(|| e.id.clone());
                 names_of.entry(e.id.clone()).or_default().push(fold(&label));
                 let key = if case_sensitive {
@@ -293,11 +299,21 @@ impl<'o> Extractor<'o> {
                 top: ontology.top_class(&d.class).to_string(),
                 regex,
                 stop: d.stop_chars.chars().collect(),
-                stop_words: d
-                    .stop_words
-                    .iter()
-                    .map(|w| normalizer.normalize_label(w))
-                    .collect(),
+                stop_words: {
+                    let words: Vec<String> = d
+                        .stop_words
+                        .iter()
+                        .map(|w| normalizer.normalize_label(w))
+                        .filter(|w| !w.is_empty())
+                        .collect();
+                    if words.is_empty() {
+                        None
+                    } else {
+                        Some(AhoCorasick::new(&words).map_err(|e| {
+                            Error::Other(format!("stop words of discovery rule {}: {e}", d.name))
+                        })?)
+                    }
+                },
                 strip,
                 drop_suffixes: d
                     .name_drops_suffixes
@@ -486,6 +502,19 @@ impl<'o> Extractor<'o> {
             negation_exclude,
             names,
             names_of,
+            name_facts_of: ontology
+                .entities
+                .iter()
+                .filter_map(|(id, lex)| {
+                    let facts: Vec<(&str, &str)> = lex
+                        .facts
+                        .iter()
+                        .filter(|(p, _)| rules.name_facts.contains(p))
+                        .map(|(p, o)| (p.as_str(), o.as_str()))
+                        .collect();
+                    (!facts.is_empty()).then_some((id.as_str(), facts))
+                })
+                .collect(),
             hedges: Cues::new(hedges)?,
             price_re,
             year_re: Regex::new(r"(?-u:\b)(?P<y>(?:19|20)\d{2})(?-u:\b)|民国\s?(?P<roc>\d{2,3})\s?年|(?-u:\b)(?P<roc2>1[01]\d)\s?年").map_err(|e| Error::Other(e.to_string()))?,
@@ -503,9 +532,13 @@ impl<'o> Extractor<'o> {
 
     /// Looks up a known entity by a name (normalised) within a top class.
     pub fn known_by_name(&self, top: &str, name: &str) -> Option<&str> {
-        self.names
-            .get(&(top.to_string(), fold(name)))
-            .map(String::as_str)
+        let by_name = self.names.get(top)?;
+        let id = if name.bytes().any(|b| b.is_ascii_uppercase()) {
+            by_name.get(fold(name).as_str())
+        } else {
+            by_name.get(name)
+        };
+        id.map(String::as_str)
     }
 
     /// Segments and normalises a document's text.
@@ -978,10 +1011,8 @@ impl<'o> Extractor<'o> {
                 }
                 if let Some(cut) = d
                     .stop_words
-                    .iter()
-                    .filter_map(|w| text[s..e].rfind(w.as_str()).map(|i| i + w.len()))
-                    .filter(|&i| i < e - s)
-                    .max()
+                    .as_ref()
+                    .and_then(|ac| last_stop(ac, &text[s..e]))
                 {
                     s += cut;
                 }
@@ -1175,27 +1206,18 @@ impl<'o> Extractor<'o> {
 
     /// Facts a known mention's own name states: "CD19 CAR-T" names its target CD19.
     fn name_facts(&self, seg: &Segment, chars: &[char], found: &[Found], out: &mut Extraction) {
-        let props = &self.ontology.rules.name_facts;
-        if props.is_empty() {
+        if self.name_facts_of.is_empty() {
             return;
         }
         for f in found {
             let EntityKey::Known(id) = &f.key else {
                 continue;
             };
-            let Some(lex) = self.ontology.entities.get(id.as_str()) else {
+            let Some(facts) = self.name_facts_of.get(id.as_str()) else {
                 continue;
             };
-            let mut facts = lex
-                .facts
-                .iter()
-                .filter(|(p, _)| props.contains(p))
-                .peekable();
-            if facts.peek().is_none() {
-                continue;
-            }
             let surface = fold(&seg.norm.text[f.start..f.end]);
-            for (p, o) in facts {
+            for &(p, o) in facts {
                 let stated = self.names_of.get(o).and_then(|ns| {
                     ns.iter()
                         .filter(|n| n.chars().count() >= 2)
@@ -1205,7 +1227,7 @@ impl<'o> Extractor<'o> {
                     // The object is mentioned too: BCMA in "BCMA CAR-T".
                     let (s, e) = seg.norm.orig_range(f.start + at, f.start + at + len);
                     out.mentions.push(RawMention {
-                        entity: EntityKey::Known(o.as_str().into()),
+                        entity: EntityKey::Known(o.into()),
                         start: s,
                         end: e,
                         surface: compact_of(&chars[s..e]),
@@ -1215,8 +1237,8 @@ impl<'o> Extractor<'o> {
                     let (s, e) = seg.norm.orig_range(f.start, f.end);
                     out.assertions.push(RawAssertion {
                         subject: f.key.clone(),
-                        relation: p.clone(),
-                        object: EntityKey::Known(o.as_str().into()),
+                        relation: p.to_string(),
+                        object: EntityKey::Known(o.into()),
                         negated: false,
                         start: s,
                         end: e,
@@ -1891,6 +1913,21 @@ fn lookup_ci<'a>(map: &'a BTreeMap<String, String>, key: &str) -> Option<&'a str
         .map(String::as_str)
 }
 
+/// Where a name is cut after its stop words: the end of the last occurrence of each stop word
+/// in `name`, at most, leaving out a word whose last occurrence ends the name (that is, the
+/// largest `name.rfind(w) + w.len()` below `name.len()`), from one scan for all of them.
+fn last_stop(words: &AhoCorasick, name: &str) -> Option<usize> {
+    let hits: Vec<(usize, usize)> = words
+        .find_overlapping_iter(name)
+        .map(|m| (m.pattern().as_usize(), m.end()))
+        .collect();
+    let ends_the_name = |w: usize| hits.iter().any(|&(q, end)| q == w && end == name.len());
+    hits.iter()
+        .filter(|&&(w, end)| end < name.len() && !ends_the_name(w))
+        .map(|&(_, end)| end)
+        .max()
+}
+
 /// Cue words (negations, hedges) found in one scan of a text.
 struct Cues {
     words: Vec<String>,
@@ -2202,6 +2239,38 @@ mod tests {
             assert_eq!(cues.occurrences(text), expected, "{text}");
         }
         assert_eq!(cues.occurrences("aaaaa").len(), 2);
+    }
+
+    #[test]
+    fn the_stop_word_cut_is_that_of_rfind_word_by_word() {
+        let words = ["包括", "括", "以及", "aa", "有", "没有"];
+        let ac = AhoCorasick::new(words).unwrap();
+        let rfind = |name: &str| {
+            words
+                .iter()
+                .filter_map(|w| name.rfind(w).map(|i| i + w.len()))
+                .filter(|&i| i < name.len())
+                .max()
+        };
+        let pieces = ["包括", "以及", "a", "有", "没", "医院", "括"];
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut cut = 0;
+        for _ in 0..5_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let mut r = state;
+            let mut name = String::new();
+            for _ in 0..(r % 7) {
+                r /= 7;
+                name.push_str(pieces[(r % pieces.len() as u64) as usize]);
+                r /= pieces.len() as u64;
+            }
+            assert_eq!(last_stop(&ac, &name), rfind(&name), "{name}");
+            cut += usize::from(rfind(&name).is_some());
+        }
+        // Names with a cut and names without one were both tried.
+        assert!(cut > 100 && cut < 4_900, "{cut}");
     }
 
     /// The one scan of a segment gives what the dictionary search and the two gates give on
