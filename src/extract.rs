@@ -197,8 +197,10 @@ pub struct Extractor<'o> {
     /// The price and clinical patterns ([`QUANTITY_PRICE`], [`QUANTITY_CLINICAL`]): which can
     /// match a segment.
     quantity_gate: crate::prefilter::LiteralGate,
-    /// The anaphora phrases of the rules, all found in one scan.
-    anaphora: AhoCorasick,
+    /// The index in `scan` of the first anaphora phrase; `anaphora[i]` is the index among the
+    /// rules' phrases of scan pattern `anaphora_from + i` (the phrases that are not empty).
+    anaphora_from: usize,
+    anaphora: Vec<usize>,
     skip_lines: Vec<Regex>,
     citation_lines: Vec<Regex>,
     token: Regex,
@@ -465,6 +467,13 @@ impl<'o> Extractor<'o> {
         // build) searched as fast with two workers (examples/extract_bench.rs, 10 MB corpus).
         let discovery_from = dict.len();
         let quantity_from = discovery_from + discovery_gate.literals().len();
+        // The anaphora phrases, in the same scan (matched case-sensitively: a match of
+        // another case is dropped).
+        let anaphora_from = quantity_from + quantity_gate.literals().len();
+        let phrases = &ontology.rules.anaphora.phrases;
+        let anaphora: Vec<usize> = (0..phrases.len())
+            .filter(|&i| !phrases[i].is_empty())
+            .collect();
         let scan = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
@@ -473,13 +482,10 @@ impl<'o> Extractor<'o> {
                 dict.iter()
                     .map(|d| d.label.as_bytes())
                     .chain(discovery_gate.literals().iter().map(Vec::as_slice))
-                    .chain(quantity_gate.literals().iter().map(Vec::as_slice)),
+                    .chain(quantity_gate.literals().iter().map(Vec::as_slice))
+                    .chain(anaphora.iter().map(|&i| phrases[i].as_bytes())),
             )
             .map_err(|e| Error::Other(format!("building dictionary automaton: {e}")))?;
-        let anaphora = AhoCorasick::builder()
-            .match_kind(MatchKind::Standard)
-            .build(&ontology.rules.anaphora.phrases)
-            .map_err(|e| Error::Other(format!("anaphora phrases: {e}")))?;
         let number_re = Regex::new(r"^\s*(?P<a>\d+(?:\.\d+)?)\s*%?\s*(?:(?:-|~|—|–|至|到)\s*(?P<b>\d+(?:\.\d+)?)\s*%?)?\s*(?:\([^()]*\))?\s*$").map_err(|e| Error::Other(e.to_string()))?;
         Ok(Extractor {
             ontology,
@@ -487,6 +493,7 @@ impl<'o> Extractor<'o> {
             scan,
             discovery_from,
             quantity_from,
+            anaphora_from,
             dict,
             discoveries,
             discovery_gate,
@@ -597,11 +604,13 @@ impl<'o> Extractor<'o> {
         let mut per_segment: Vec<Vec<Found>> = Vec::with_capacity(at.len());
         let mut discovery_possible: Vec<Vec<bool>> = Vec::with_capacity(at.len());
         let mut quantity_possible: Vec<Vec<bool>> = Vec::with_capacity(at.len());
+        let mut anaphora: Vec<Vec<(usize, usize)>> = Vec::with_capacity(at.len());
         for i in 0..at.len() {
             let scanned = self.scan_segment(segment(i));
             per_segment.push(scanned.found);
             discovery_possible.push(scanned.discovery);
             quantity_possible.push(scanned.quantity);
+            anaphora.push(scanned.anaphora);
         }
         let mut on_topic: Vec<bool> = Vec::with_capacity(at.len());
         for ((_, _, segments), range) in prepared.iter().zip(&ranges) {
@@ -622,7 +631,12 @@ impl<'o> Extractor<'o> {
         let mut per_segment = per_segment.into_iter();
         for ((_, _, segments), range) in prepared.iter().zip(&ranges) {
             let found: Vec<Vec<Found>> = per_segment.by_ref().take(segments.len()).collect();
-            passes.extend(self.first_pass(segments, found, &discovered[range.clone()]));
+            passes.extend(self.first_pass(
+                segments,
+                found,
+                &discovered[range.clone()],
+                &anaphora[range.clone()],
+            ));
         }
         let skeletons: Vec<&str> = passes
             .iter()
@@ -678,11 +692,17 @@ impl<'o> Extractor<'o> {
         segments: &[Segment],
         per_segment: Vec<Vec<Found<'e>>>,
         discovered: &[RuleHits],
+        anaphora: &[Vec<(usize, usize)>],
     ) -> Vec<SegmentPass<'e>> {
         let mut table_headers: BTreeMap<usize, Vec<String>> = BTreeMap::new();
         let mut antecedent: Option<Found> = None;
         let mut passes: Vec<SegmentPass> = Vec::with_capacity(segments.len());
-        for ((seg, mut found), discovered) in segments.iter().zip(per_segment).zip(discovered) {
+        for (((seg, mut found), discovered), phrases) in segments
+            .iter()
+            .zip(per_segment)
+            .zip(discovered)
+            .zip(anaphora)
+        {
             self.discover(seg, &mut found, discovered);
             let headers = match seg.kind {
                 SegmentKind::TableRow { table } => table_headers.get(&table).cloned(),
@@ -706,7 +726,7 @@ impl<'o> Extractor<'o> {
                 }
                 SegmentKind::TableRow { .. } => Some(None),
                 SegmentKind::Text => {
-                    let with_anaphora = self.resolve_anaphora(seg, &found, antecedent.as_ref());
+                    let with_anaphora = self.resolve_anaphora(&found, phrases, antecedent.as_ref());
                     let classes = &self.ontology.rules.anaphora.classes;
                     if let Some(f) = found
                         .iter()
@@ -852,15 +872,21 @@ impl<'o> Extractor<'o> {
         out
     }
 
-    /// One scan of a segment's text: its dictionary mentions, and which discovery and which
-    /// quantity patterns its literals let through.
+    /// One scan of a segment's text: its dictionary mentions, which discovery and which
+    /// quantity patterns its literals let through, and its anaphora phrases.
     fn scan_segment(&self, seg: &Segment) -> Scanned<'_> {
         let text = seg.norm.text.as_str();
-        let (labels, mut discovery, mut quantity) = self.scan_hits(text);
+        let ScanHits {
+            labels,
+            mut discovery,
+            mut quantity,
+            anaphora,
+        } = self.scan_hits(text);
         let mut out = Scanned {
             found: self.dictionary_from(text, labels),
             discovery: Vec::new(),
             quantity: Vec::new(),
+            anaphora,
         };
         self.discovery_gate
             .candidates_from(&mut discovery, &mut out.discovery);
@@ -869,32 +895,30 @@ impl<'o> Extractor<'o> {
         out
     }
 
-    /// The occurrences in a text of the dictionary's labels (label, start, end), of the
-    /// discovery gate's literals and of the quantity gate's ((literal, start), as the gates
-    /// number them), from one overlapping scan.
-    #[allow(clippy::type_complexity)]
-    fn scan_hits(
-        &self,
-        text: &str,
-    ) -> (
-        Vec<(usize, usize, usize)>,
-        Vec<(u32, usize)>,
-        Vec<(u32, usize)>,
-    ) {
-        let mut labels = Vec::new();
-        let mut discovery = Vec::new();
-        let mut quantity = Vec::new();
+    /// The occurrences in a text of the dictionary's labels, of the gates' literals and of the
+    /// anaphora phrases, from one overlapping scan.
+    fn scan_hits(&self, text: &str) -> ScanHits {
+        let mut hits = ScanHits::default();
+        let phrases = &self.ontology.rules.anaphora.phrases;
         for m in self.scan.find_overlapping_iter(text) {
             let p = m.pattern().as_usize();
             if p < self.discovery_from {
-                labels.push((p, m.start(), m.end()));
+                hits.labels.push((p, m.start(), m.end()));
             } else if p < self.quantity_from {
-                discovery.push(((p - self.discovery_from) as u32, m.start()));
+                hits.discovery
+                    .push(((p - self.discovery_from) as u32, m.start()));
+            } else if p < self.anaphora_from {
+                hits.quantity
+                    .push(((p - self.quantity_from) as u32, m.start()));
             } else {
-                quantity.push(((p - self.quantity_from) as u32, m.start()));
+                // The scan ignores ASCII case; a phrase does not.
+                let phrase = self.anaphora[p - self.anaphora_from];
+                if &text.as_bytes()[m.start()..m.end()] == phrases[phrase].as_bytes() {
+                    hits.anaphora.push((phrase, m.start()));
+                }
             }
         }
-        (labels, discovery, quantity)
+        hits
     }
 
     /// Dictionary matches in a normalised text, leftmost-longest with word boundaries.
@@ -1299,22 +1323,17 @@ impl<'o> Extractor<'o> {
     /// take part in relations but are not reported as mentions.
     fn resolve_anaphora<'e>(
         &'e self,
-        seg: &Segment,
         found: &[Found<'e>],
+        phrases: &[(usize, usize)],
         antecedent: Option<&Found<'e>>,
     ) -> Option<Vec<Found<'e>>> {
         let antecedent = antecedent?;
-        let text = &seg.norm.text;
-        // Every occurrence of every phrase in one scan; then, phrase by phrase, its
-        // occurrences that do not overlap each other (what `str::match_indices` gives).
-        let mut hits: Vec<(usize, usize)> = self
-            .anaphora
-            .find_overlapping_iter(text.as_str())
-            .map(|m| (m.pattern().as_usize(), m.start()))
-            .collect();
-        if hits.is_empty() {
+        // Every occurrence of every phrase, from the segment's scan; then, phrase by phrase,
+        // its occurrences that do not overlap each other (what `str::match_indices` gives).
+        if phrases.is_empty() {
             return None;
         }
+        let mut hits = phrases.to_vec();
         hits.sort_unstable();
         let phrases = &self.ontology.rules.anaphora.phrases;
         let mut extra = Vec::new();
@@ -2090,6 +2109,22 @@ struct Scanned<'e> {
     found: Vec<Found<'e>>,
     discovery: Vec<bool>,
     quantity: Vec<bool>,
+    /// (phrase, start) of each occurrence of an anaphora phrase.
+    anaphora: Vec<(usize, usize)>,
+}
+
+/// What the scan of a text finds, by kind of pattern (see [`Extractor::scan_hits`]).
+#[derive(Default)]
+struct ScanHits {
+    /// (label, start, end) of each occurrence of a dictionary label.
+    labels: Vec<(usize, usize, usize)>,
+    /// (literal, start) of each occurrence of a literal of the discovery gate, as it numbers
+    /// them.
+    discovery: Vec<(u32, usize)>,
+    /// The same for the quantity gate.
+    quantity: Vec<(u32, usize)>,
+    /// (phrase, start) of each occurrence of an anaphora phrase, in its case.
+    anaphora: Vec<(usize, usize)>,
 }
 
 /// A mention while a document is extracted. Its class names and rule are borrowed from the
@@ -2281,6 +2316,9 @@ mod tests {
         let ontology = Ontology::load(&root.join("ontology")).unwrap();
         let ex = Extractor::new(&ontology).unwrap();
         let (mut segments, mut discoveries, mut quantities, mut hits) = (0, 0, 0, 0);
+        // The anaphora phrases found alone, case-sensitively.
+        let phrases = AhoCorasick::new(&ontology.rules.anaphora.phrases).unwrap();
+        let mut phrase_hits = 0;
         for entry in std::fs::read_dir(root.join("seeds")).unwrap() {
             let path = entry.unwrap().path();
             if path.extension().is_none_or(|e| e != "txt") {
@@ -2300,9 +2338,23 @@ mod tests {
                     v.sort_unstable();
                     v
                 };
-                let (_, discovery_hits, quantity_hits) = ex.scan_hits(text);
+                let ScanHits {
+                    discovery: discovery_hits,
+                    quantity: quantity_hits,
+                    anaphora: mut anaphora_hits,
+                    ..
+                } = ex.scan_hits(text);
                 let (discovery_hits, quantity_hits) =
                     (sorted(discovery_hits), sorted(quantity_hits));
+                anaphora_hits.sort_unstable();
+                let mut alone: Vec<(usize, usize)> = phrases
+                    .find_overlapping_iter(text)
+                    .map(|m| (m.pattern().as_usize(), m.start()))
+                    .collect();
+                alone.sort_unstable();
+                assert_eq!(anaphora_hits, alone, "{text}");
+                assert_eq!(scanned.anaphora.len(), alone.len());
+                phrase_hits += alone.len();
                 assert_eq!(discovery_hits, sorted(ex.discovery_gate.occurrences(text)));
                 assert_eq!(quantity_hits, sorted(ex.quantity_gate.occurrences(text)));
                 let mut d = Vec::new();
@@ -2319,5 +2371,6 @@ mod tests {
         }
         // The seeds exercise both gates, so the comparison is not between empty lists.
         assert!(segments > 100 && hits > 1000 && discoveries > 50 && quantities > 20);
+        assert!(phrase_hits > 0);
     }
 }
