@@ -10,7 +10,9 @@
 //! character offsets and the quote. It does not merge entities across documents: see `resolve`.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+
+use rustc_hash::FxHashMap;
 use std::fmt::Write as _;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
@@ -207,12 +209,12 @@ pub struct Extractor<'o> {
     negation_cues: Cues,
     negation_exclude: Vec<String>,
     /// Known entity names (normalised, lower-case) → id, per top class, to merge discoveries.
-    names: HashMap<String, HashMap<String, String>>,
+    names: FxHashMap<String, FxHashMap<String, String>>,
     /// Normalised, lower-cased names of each known entity.
     names_of: BTreeMap<String, Vec<String>>,
     /// The facts of known entities that their names may state (`rules.name_facts`), by
     /// entity id: (property, object), for the entities that have any.
-    name_facts_of: HashMap<&'o str, Vec<(&'o str, &'o str)>>,
+    name_facts_of: FxHashMap<&'o str, Vec<(&'o str, &'o str)>>,
     hedges: Cues,
     price_re: Regex,
     year_re: Regex,
@@ -246,7 +248,7 @@ impl<'o> Extractor<'o> {
         let rules_path = ontology.dir.join("rules.toml").display().to_string();
         let mut seen: BTreeMap<String, usize> = BTreeMap::new();
         let mut dict = Vec::new();
-        let mut names: HashMap<String, HashMap<String, String>> = HashMap::new();
+        let mut names: FxHashMap<String, FxHashMap<String, String>> = FxHashMap::default();
         let mut names_of: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for e in ontology.entities.values() {
             for name in e.names() {

@@ -8,7 +8,7 @@
 //! collected as [`Issue`]s for `cellkg check`, fatal only under `--strict`.
 //! It does not match text: see `extract`.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -460,7 +460,7 @@ pub struct Ontology {
     pub fingerprint: String,
     /// Each class of the vocabulary with its ancestors (itself first), for [`Ontology::is_a`],
     /// which extraction asks for every mention.
-    ancestors: HashMap<String, Vec<String>>,
+    ancestors: rustc_hash::FxHashMap<String, Vec<String>>,
 }
 
 impl Ontology {
@@ -514,7 +514,7 @@ impl Ontology {
             rules,
             issues,
             fingerprint: format!("{:x}", hasher.finalize()),
-            ancestors: HashMap::new(),
+            ancestors: Default::default(),
         };
         ontology.ancestors = ontology
             .vocabulary

@@ -45,6 +45,12 @@ pub struct LiteralGate {
     holders: Vec<Vec<(u32, u64)>>,
     /// The number of groups of all branches.
     group_count: usize,
+    /// Per literal id, the branches whose first group holds it, as (pattern, branch): a
+    /// branch can pass only if one of these literals is in the text, so only the branches
+    /// listed under the literals found are checked.
+    first_of: Vec<Vec<(u32, u32)>>,
+    /// The patterns with a branch without groups: they pass whatever the text.
+    always: Vec<u32>,
 }
 
 impl LiteralGate {
@@ -92,11 +98,25 @@ impl LiteralGate {
             )
         };
         let mut holders: Vec<Vec<(u32, u64)>> = vec![Vec::new(); literals.len()];
+        let mut first_of: Vec<Vec<(u32, u32)>> = vec![Vec::new(); literals.len()];
+        let mut always = Vec::new();
         let mut group_count = 0;
         let mut patterns = Vec::with_capacity(gated.len());
-        for branches in gated {
+        for (pi, branches) in gated.into_iter().enumerate() {
             let mut compiled = Vec::with_capacity(branches.len());
-            for groups in branches {
+            for (bi, groups) in branches.into_iter().enumerate() {
+                match groups.first() {
+                    Some(group) => {
+                        for &id in group {
+                            first_of[id as usize].push((pi as u32, bi as u32));
+                        }
+                    }
+                    None => {
+                        if always.last() != Some(&(pi as u32)) {
+                            always.push(pi as u32);
+                        }
+                    }
+                }
                 let first = group_count;
                 for group in &groups {
                     let (word, bit) = ((group_count / 64) as u32, 1u64 << (group_count % 64));
@@ -120,6 +140,8 @@ impl LiteralGate {
             patterns,
             holders,
             group_count,
+            first_of,
+            always,
         })
     }
 
@@ -183,13 +205,29 @@ impl LiteralGate {
             }
         }
         let (seen, present) = (&*seen, &*present);
-        out.reserve(self.patterns.len());
-        out.extend(self.patterns.iter().map(|branches| {
-            branches.iter().any(|b| {
-                all_set(seen, b.first, b.first + b.groups.len())
+        out.resize(self.patterns.len(), false);
+        for &p in &self.always {
+            out[p as usize] = true;
+        }
+        // Only the branches whose first group has a literal in the text can pass.
+        let mut previous = None;
+        for &(id, _) in hits {
+            if previous == Some(id) {
+                continue;
+            }
+            previous = Some(id);
+            for &(p, bi) in &self.first_of[id as usize] {
+                if out[p as usize] {
+                    continue;
+                }
+                let b = &self.patterns[p as usize][bi as usize];
+                if all_set(seen, b.first, b.first + b.groups.len())
                     && in_order(&b.groups, hits, &self.lengths, present)
-            })
-        }));
+                {
+                    out[p as usize] = true;
+                }
+            }
+        }
     }
 }
 
@@ -543,5 +581,62 @@ mod tests {
         }
         // Each pattern was tried on texts it matches.
         assert!(matched.iter().all(|&n| n > 0), "{matched:?}");
+    }
+
+    /// Looking only at the branches whose first group has a literal in the text gives what
+    /// checking every branch of every pattern gives.
+    #[test]
+    fn the_branches_looked_at_give_what_every_branch_gives() {
+        let patterns = [
+            r"ab.{0,3}?cd(?:ef|gh)",
+            r"(?:ab|cd)+x.*?ab",
+            r"x|ab.*cd|.*",
+            r"ab.{0,3}?cd|x.*?(?:ef|gh)|da",
+            r"(?:ef|gh)d",
+            r"\d+",
+        ];
+        let g = LiteralGate::new(&patterns).unwrap();
+        assert_eq!(g.always, vec![2, 5]);
+        let pieces = ["a", "b", "ab", "cd", "x", "ef", "gh", "da", "d", "1"];
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut passed = 0;
+        for _ in 0..5_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let mut r = state;
+            let mut text = String::new();
+            for _ in 0..(r % 7) {
+                r /= 7;
+                text.push_str(pieces[(r % pieces.len() as u64) as usize]);
+                r /= pieces.len() as u64;
+            }
+            let mut hits = g.occurrences(&text);
+            let mut fast = Vec::new();
+            g.candidates_from(&mut hits, &mut fast);
+            // Every branch of every pattern, as the gate checked them before the index.
+            hits.sort_unstable();
+            let mut present = vec![0u64; g.literals.len().div_ceil(64)];
+            let mut seen = vec![0u64; g.group_count.div_ceil(64)];
+            for &(id, _) in &hits {
+                present[id as usize / 64] |= 1 << (id % 64);
+                for &(w, b) in &g.holders[id as usize] {
+                    seen[w as usize] |= b;
+                }
+            }
+            let all: Vec<bool> = g
+                .patterns
+                .iter()
+                .map(|branches| {
+                    branches.iter().any(|b| {
+                        all_set(&seen, b.first, b.first + b.groups.len())
+                            && in_order(&b.groups, &hits, &g.lengths, &present)
+                    })
+                })
+                .collect();
+            assert_eq!(fast, all, "{text:?}");
+            passed += fast.iter().filter(|&&p| p).count();
+        }
+        assert!(passed > 10_000, "{passed}");
     }
 }
