@@ -603,16 +603,24 @@ impl<'o> Extractor<'o> {
         let texts: Vec<&str> = (0..at.len())
             .map(|i| segment(i).norm.text.as_str())
             .collect();
+        // Which discovery, quantity and relation patterns may match each segment: one row of
+        // flags per segment, all rows in one vector (see `captures_by_rule`).
+        let (nd, nq) = (self.discovery_gate.len(), self.quantity_gate.len());
+        let mut discovery_possible = vec![false; at.len() * nd];
+        let mut quantity_possible = vec![false; at.len() * nq];
         let mut per_segment: Vec<Vec<Found>> = Vec::with_capacity(at.len());
-        let mut discovery_possible: Vec<Vec<bool>> = Vec::with_capacity(at.len());
-        let mut quantity_possible: Vec<Vec<bool>> = Vec::with_capacity(at.len());
         let mut anaphora: Vec<Vec<(usize, usize)>> = Vec::with_capacity(at.len());
+        // The scan's occurrences, one set of vectors reused from segment to segment.
+        let mut hits = ScanHits::default();
         for i in 0..at.len() {
-            let scanned = self.scan_segment(segment(i));
-            per_segment.push(scanned.found);
-            discovery_possible.push(scanned.discovery);
-            quantity_possible.push(scanned.quantity);
-            anaphora.push(scanned.anaphora);
+            let (found, phrases) = self.scan_segment(
+                segment(i),
+                &mut hits,
+                &mut discovery_possible[i * nd..(i + 1) * nd],
+                &mut quantity_possible[i * nq..(i + 1) * nq],
+            );
+            per_segment.push(found);
+            anaphora.push(phrases);
         }
         let mut on_topic: Vec<bool> = Vec::with_capacity(at.len());
         for ((_, _, segments), range) in prepared.iter().zip(&ranges) {
@@ -644,19 +652,19 @@ impl<'o> Extractor<'o> {
             .iter()
             .map(|p| p.skeleton.as_ref().map_or("", |(sk, _)| sk.as_str()))
             .collect();
-        let relation_possible: Vec<Vec<bool>> = passes
-            .iter()
-            .zip(&skeletons)
-            .map(|(pass, skeleton)| {
-                let mut p = Vec::new();
-                if pass.skeleton.is_some() {
-                    self.relation_gate.candidates(skeleton, &mut p);
-                } else {
-                    p.resize(self.relations.len(), false);
-                }
-                p
-            })
-            .collect();
+        let nr = self.relation_gate.len();
+        let mut relation_possible = vec![false; passes.len() * nr];
+        let mut occurrences = Vec::new();
+        for (i, (pass, skeleton)) in passes.iter().zip(&skeletons).enumerate() {
+            if pass.skeleton.is_some() {
+                self.relation_gate
+                    .occurrences_into(skeleton, &mut occurrences);
+                self.relation_gate.candidates_into(
+                    &mut occurrences,
+                    &mut relation_possible[i * nr..(i + 1) * nr],
+                );
+            }
+        }
         let related = captures_by_rule(
             &self.relations.iter().map(|r| &r.regex).collect::<Vec<_>>(),
             &skeletons,
@@ -874,33 +882,33 @@ impl<'o> Extractor<'o> {
         out
     }
 
-    /// One scan of a segment's text: its dictionary mentions, which discovery and which
-    /// quantity patterns its literals let through, and its anaphora phrases.
-    fn scan_segment(&self, seg: &Segment) -> Scanned<'_> {
+    /// One scan of a segment's text: its dictionary mentions and its anaphora phrases; which
+    /// discovery and which quantity patterns its literals let through go into the two rows.
+    /// `hits` is scratch space, reused from segment to segment.
+    fn scan_segment(
+        &self,
+        seg: &Segment,
+        hits: &mut ScanHits,
+        discovery: &mut [bool],
+        quantity: &mut [bool],
+    ) -> (Vec<Found<'_>>, Vec<(usize, usize)>) {
         let text = seg.norm.text.as_str();
-        let ScanHits {
-            labels,
-            mut discovery,
-            mut quantity,
-            anaphora,
-        } = self.scan_hits(text);
-        let mut out = Scanned {
-            found: self.dictionary_from(text, labels),
-            discovery: Vec::new(),
-            quantity: Vec::new(),
-            anaphora,
-        };
+        self.scan_hits(text, hits);
+        let found = self.dictionary_from(text, &hits.labels, &mut hits.candidates);
         self.discovery_gate
-            .candidates_from(&mut discovery, &mut out.discovery);
+            .candidates_into(&mut hits.discovery, discovery);
         self.quantity_gate
-            .candidates_from(&mut quantity, &mut out.quantity);
-        out
+            .candidates_into(&mut hits.quantity, quantity);
+        (found, hits.anaphora.clone())
     }
 
     /// The occurrences in a text of the dictionary's labels, of the gates' literals and of the
-    /// anaphora phrases, from one overlapping scan.
-    fn scan_hits(&self, text: &str) -> ScanHits {
-        let mut hits = ScanHits::default();
+    /// anaphora phrases, from one overlapping scan, into `hits` (cleared first).
+    fn scan_hits(&self, text: &str, hits: &mut ScanHits) {
+        hits.labels.clear();
+        hits.discovery.clear();
+        hits.quantity.clear();
+        hits.anaphora.clear();
         let phrases = &self.ontology.rules.anaphora.phrases;
         for m in self.scan.find_overlapping_iter(text) {
             let p = m.pattern().as_usize();
@@ -920,26 +928,31 @@ impl<'o> Extractor<'o> {
                 }
             }
         }
-        hits
     }
 
     /// Dictionary matches in a normalised text, leftmost-longest with word boundaries.
     fn dictionary_matches(&self, text: &str) -> Vec<Found<'_>> {
-        let labels = self
+        let labels: Vec<(usize, usize, usize)> = self
             .scan
             .find_overlapping_iter(text)
             .filter(|m| m.pattern().as_usize() < self.discovery_from)
             .map(|m| (m.pattern().as_usize(), m.start(), m.end()))
             .collect();
-        self.dictionary_from(text, labels)
+        self.dictionary_from(text, &labels, &mut Vec::new())
     }
 
     /// The dictionary matches of a text from the occurrences of labels in it (label, start,
-    /// end; overlapping, in any order): leftmost-longest, with word boundaries.
-    fn dictionary_from(&self, text: &str, labels: Vec<(usize, usize, usize)>) -> Vec<Found<'_>> {
+    /// end; overlapping, in any order): leftmost-longest, with word boundaries. `cands` is
+    /// scratch space.
+    fn dictionary_from(
+        &self,
+        text: &str,
+        labels: &[(usize, usize, usize)],
+        cands: &mut Vec<(usize, usize, usize)>,
+    ) -> Vec<Found<'_>> {
         let bytes = text.as_bytes();
-        let mut cands: Vec<(usize, usize, usize)> = Vec::new();
-        for (p, s, e) in labels {
+        cands.clear();
+        for &(p, s, e) in labels {
             let d = &self.dict[p];
             if d.case_sensitive && &text[s..e] != d.label.as_str() {
                 continue;
@@ -968,7 +981,7 @@ impl<'o> Extractor<'o> {
         cands.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
         let mut out: Vec<Found> = Vec::new();
         let mut end = 0;
-        for (s, e, p) in cands {
+        for &(s, e, p) in cands.iter() {
             if s < end {
                 continue;
             }
@@ -2080,7 +2093,8 @@ impl<'h> RuleHits<'h> {
 }
 
 /// The matches of each regex in each text (`[text]`, see [`RuleHits`]), where the literal gate
-/// lets the regex through (`possible[text][regex]`) and `wanted` accepts.
+/// lets the regex through (`possible[text * regexes.len() + regex]`: a row of flags per text)
+/// and `wanted` accepts.
 ///
 /// The loop runs regex by regex, each over every text, not text by text: a regex's lazy DFA
 /// and caches then stay in the CPU cache while it goes through the texts. Text by text, every
@@ -2088,13 +2102,15 @@ impl<'h> RuleHits<'h> {
 fn captures_by_rule<'h>(
     regexes: &[&Regex],
     texts: &[&'h str],
-    possible: &[Vec<bool>],
+    possible: &[bool],
     wanted: impl Fn(usize, usize) -> bool,
 ) -> Vec<RuleHits<'h>> {
+    let n = regexes.len();
+    debug_assert_eq!(possible.len(), texts.len() * n);
     let mut out: Vec<RuleHits<'h>> = texts.iter().map(|_| RuleHits::default()).collect();
     for (ri, re) in regexes.iter().enumerate() {
         for (ti, text) in texts.iter().enumerate() {
-            if possible[ti][ri] && wanted(ti, ri) {
+            if possible[ti * n + ri] && wanted(ti, ri) {
                 let caps: Vec<Captures<'h>> = re.captures_iter(text).collect();
                 if !caps.is_empty() {
                     out[ti].0.push((ri, caps));
@@ -2103,16 +2119,6 @@ fn captures_by_rule<'h>(
         }
     }
     out
-}
-
-/// What one scan of a segment's text finds: its dictionary mentions, and per discovery and
-/// per quantity pattern whether its literals are there (see [`crate::prefilter`]).
-struct Scanned<'e> {
-    found: Vec<Found<'e>>,
-    discovery: Vec<bool>,
-    quantity: Vec<bool>,
-    /// (phrase, start) of each occurrence of an anaphora phrase.
-    anaphora: Vec<(usize, usize)>,
 }
 
 /// What the scan of a text finds, by kind of pattern (see [`Extractor::scan_hits`]).
@@ -2127,6 +2133,8 @@ struct ScanHits {
     quantity: Vec<(u32, usize)>,
     /// (phrase, start) of each occurrence of an anaphora phrase, in its case.
     anaphora: Vec<(usize, usize)>,
+    /// The dictionary's candidate matches (see [`Extractor::dictionary_from`]).
+    candidates: Vec<(usize, usize, usize)>,
 }
 
 /// A mention while a document is extracted. Its class names and rule are borrowed from the
@@ -2321,6 +2329,9 @@ mod tests {
         // The anaphora phrases found alone, case-sensitively.
         let phrases = AhoCorasick::new(&ontology.rules.anaphora.phrases).unwrap();
         let mut phrase_hits = 0;
+        // One scratch for every segment, as a batch uses it: nothing of one segment's scan may
+        // show in the next one's.
+        let mut scratch = ScanHits::default();
         for entry in std::fs::read_dir(root.join("seeds")).unwrap() {
             let path = entry.unwrap().path();
             if path.extension().is_none_or(|e| e != "txt") {
@@ -2330,22 +2341,27 @@ mod tests {
             let (_, segs) = ex.segment(&text);
             for seg in &segs {
                 let text = seg.norm.text.as_str();
-                let scanned = ex.scan_segment(seg);
+                let mut discovery = vec![true; ex.discovery_gate.len()];
+                let mut quantity = vec![true; ex.quantity_gate.len()];
+                let (found, anaphora) =
+                    ex.scan_segment(seg, &mut scratch, &mut discovery, &mut quantity);
                 let alone = ex.dictionary_matches(text);
                 let spans = |f: &[Found]| -> Vec<(usize, usize, EntityKey)> {
                     f.iter().map(|f| (f.start, f.end, f.key.clone())).collect()
                 };
-                assert_eq!(spans(&scanned.found), spans(&alone), "{text}");
+                assert_eq!(spans(&found), spans(&alone), "{text}");
                 let sorted = |mut v: Vec<(u32, usize)>| {
                     v.sort_unstable();
                     v
                 };
+                let mut fresh = ScanHits::default();
+                ex.scan_hits(text, &mut fresh);
                 let ScanHits {
                     discovery: discovery_hits,
                     quantity: quantity_hits,
                     anaphora: mut anaphora_hits,
                     ..
-                } = ex.scan_hits(text);
+                } = fresh;
                 let (discovery_hits, quantity_hits) =
                     (sorted(discovery_hits), sorted(quantity_hits));
                 anaphora_hits.sort_unstable();
@@ -2355,16 +2371,16 @@ mod tests {
                     .collect();
                 alone.sort_unstable();
                 assert_eq!(anaphora_hits, alone, "{text}");
-                assert_eq!(scanned.anaphora.len(), alone.len());
+                assert_eq!(anaphora.len(), alone.len());
                 phrase_hits += alone.len();
                 assert_eq!(discovery_hits, sorted(ex.discovery_gate.occurrences(text)));
                 assert_eq!(quantity_hits, sorted(ex.quantity_gate.occurrences(text)));
                 let mut d = Vec::new();
                 ex.discovery_gate.candidates(text, &mut d);
-                assert_eq!(scanned.discovery, d, "{text}");
+                assert_eq!(discovery, d, "{text}");
                 let mut q = Vec::new();
                 ex.quantity_gate.candidates(text, &mut q);
-                assert_eq!(scanned.quantity, q, "{text}");
+                assert_eq!(quantity, q, "{text}");
                 segments += 1;
                 hits += discovery_hits.len() + quantity_hits.len();
                 discoveries += d.iter().filter(|&&b| b).count();

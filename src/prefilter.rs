@@ -157,14 +157,34 @@ impl LiteralGate {
         self.candidates_from(&mut hits, out);
     }
 
+    /// The number of patterns (the length of the rows [`LiteralGate::candidates_into`] fills).
+    pub fn len(&self) -> usize {
+        self.patterns.len()
+    }
+
+    /// Whether the gate has no patterns.
+    pub fn is_empty(&self) -> bool {
+        self.patterns.is_empty()
+    }
+
     /// (literal id, start) of every occurrence of the gate's literals in `text`, in the order
     /// the automaton finds them.
     pub fn occurrences(&self, text: &str) -> Vec<(u32, usize)> {
-        self.ac.as_ref().map_or_else(Vec::new, |ac| {
-            ac.find_overlapping_iter(text)
-                .map(|m| (m.pattern().as_u32(), m.start()))
-                .collect()
-        })
+        let mut out = Vec::new();
+        self.occurrences_into(text, &mut out);
+        out
+    }
+
+    /// [`LiteralGate::occurrences`] into `out` (cleared first), so that a caller going
+    /// through many texts reuses one vector.
+    pub fn occurrences_into(&self, text: &str, out: &mut Vec<(u32, usize)>) {
+        out.clear();
+        if let Some(ac) = &self.ac {
+            out.extend(
+                ac.find_overlapping_iter(text)
+                    .map(|m| (m.pattern().as_u32(), m.start())),
+            );
+        }
     }
 
     /// The literals the gate looks for, by id: a caller that scans a text for them together
@@ -178,20 +198,36 @@ impl LiteralGate {
     /// occurrence, in any order (it is sorted here).
     pub fn candidates_from(&self, hits: &mut [(u32, usize)], out: &mut Vec<bool>) {
         out.clear();
+        out.resize(self.patterns.len(), false);
+        self.candidates_into(hits, out);
+    }
+
+    /// [`LiteralGate::candidates_from`] into a row of [`LiteralGate::len`] flags (all of them
+    /// are set), so that the rows of many texts can share one allocation.
+    pub fn candidates_into(&self, hits: &mut [(u32, usize)], out: &mut [bool]) {
+        assert_eq!(out.len(), self.patterns.len(), "a row per pattern");
+        out.fill(false);
+        // Only a pattern with a branch without literals passes whatever the text.
+        for &p in &self.always {
+            out[p as usize] = true;
+        }
         if hits.is_empty() {
-            // Only a pattern with a branch without literals can match.
-            out.extend(
-                self.patterns
-                    .iter()
-                    .map(|branches| branches.iter().any(|b| b.groups.is_empty())),
-            );
             return;
         }
         hits.sort_unstable();
         let hits = &*hits;
-        // The groups with a literal in the text, then the literals in the text, as bit sets.
+        // The groups with a literal in the text, then the literals in the text, as bit sets
+        // (on the stack for the gates of the rules, which need a few dozen words).
         let group_words = self.group_count.div_ceil(64);
-        let mut bits = vec![0u64; group_words + self.literals.len().div_ceil(64)];
+        let words = group_words + self.literals.len().div_ceil(64);
+        let mut on_stack = [0u64; 64];
+        let mut on_heap = Vec::new();
+        let bits: &mut [u64] = if words <= on_stack.len() {
+            &mut on_stack[..words]
+        } else {
+            on_heap.resize(words, 0);
+            &mut on_heap
+        };
         let (seen, present) = bits.split_at_mut(group_words);
         let mut previous = None;
         for &(id, _) in hits {
@@ -205,10 +241,6 @@ impl LiteralGate {
             }
         }
         let (seen, present) = (&*seen, &*present);
-        out.resize(self.patterns.len(), false);
-        for &p in &self.always {
-            out[p as usize] = true;
-        }
         // Only the branches whose first group has a literal in the text can pass.
         let mut previous = None;
         for &(id, _) in hits {
