@@ -30,7 +30,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .num_threads(threads)
         .build_global()?;
     let ontology = cellkg::ontology::Ontology::load(&ontology)?;
-    let ex = cellkg::extract::Extractor::new(&ontology)?;
     let (files, _) = cellkg::ingest::collect_files(&[corpus])?;
     let mut docs = Vec::with_capacity(files.len());
     for (root, path) in &files {
@@ -39,6 +38,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     let bytes: usize = docs.iter().map(|d| d.text.len()).sum();
+    // The scan's automaton a build of these documents would take (see `Scan::for_bytes`).
+    let scan = cellkg::extract::Scan::for_bytes(bytes as u64);
+    let ex = cellkg::extract::Extractor::with_scan(&ontology, scan)?;
+    println!("scan {scan:?}");
     let keep = std::env::var_os("KEEP").is_some();
     let mut kept = Vec::new();
     let mut best = f64::INFINITY;

@@ -153,6 +153,15 @@ impl Cache {
         self.manifest.entries.is_empty()
     }
 
+    /// The document paths the entries were extracted from (relative to their corpus roots).
+    pub fn paths(&self) -> std::collections::BTreeSet<&str> {
+        self.manifest
+            .entries
+            .values()
+            .map(|e| e.path.as_str())
+            .collect()
+    }
+
     /// The cached extraction under `key` with its bytes, if present, intact and about `info`.
     pub fn get(&self, key: &str, info: &DocumentInfo) -> Option<(Extraction, Vec<u8>)> {
         let entry = self.manifest.entries.get(key)?;

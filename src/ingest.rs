@@ -446,6 +446,15 @@ fn decode_entity(name: &str) -> Option<char> {
     }
 }
 
+/// A document's path relative to its corpus root, with `/` between its parts (as the
+/// document's [`DocumentInfo::path`] and the cache name it).
+pub fn relative_path(root: &Path, path: &Path) -> String {
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .to_string_lossy()
+        .replace('\\', "/")
+}
+
 /// Reads and decodes one file. `Ok(None)` with a reason when the file is not a text document.
 pub fn read_document(root: &Path, path: &Path) -> Result<std::result::Result<SourceDoc, String>> {
     let bytes = fs::read(path).map_err(|e| Error::io(path, e))?;
@@ -475,11 +484,7 @@ pub fn read_document(root: &Path, path: &Path) -> Result<std::result::Result<Sou
         .collect();
     let info = DocumentInfo {
         id: document_id(root, path),
-        path: path
-            .strip_prefix(root)
-            .unwrap_or(path)
-            .to_string_lossy()
-            .replace('\\', "/"),
+        path: relative_path(root, path),
         encoding: encoding.to_string(),
         chars: text.chars().count(),
         sha256: sha,

@@ -288,13 +288,12 @@ struct Corpus {
 }
 
 fn extract_files(
-    inputs: &[PathBuf],
+    (files, mut skipped): crate::ingest::FileList,
     ex: &Extractor,
     cache: Option<&Cache>,
     clock: &WorkerClock,
     detail: bool,
 ) -> Result<Corpus> {
-    let (files, mut skipped) = crate::ingest::collect_files(inputs)?;
     let batches: Vec<Result<Vec<Processed>>> = files
         .par_chunks(BATCH)
         .map(|batch| process_files(batch, ex, cache, clock, detail))
@@ -350,7 +349,8 @@ fn extract_files(
 
 /// Reads and extracts every document of the corpus (in parallel), in path order.
 pub fn extract_corpus(inputs: &[PathBuf], ex: &Extractor) -> Result<(Vec<Extraction>, BuildStats)> {
-    let corpus = extract_files(inputs, ex, None, &WorkerClock::default(), false)?;
+    let files = crate::ingest::collect_files(inputs)?;
+    let corpus = extract_files(files, ex, None, &WorkerClock::default(), false)?;
     Ok((corpus.extractions, corpus.stats))
 }
 
@@ -415,9 +415,6 @@ fn build_in_pool(opts: &BuildOptions) -> Result<BuildReport> {
     // the same exports stops at once); what killed builds left beside them is cleaned up.
     let lock = BuildLock::acquire(&[&opts.store, &opts.out])?;
     report.warnings.extend(lock.notes.iter().cloned());
-    let ex = Extractor::new(&ontology)?;
-    timings.lap("ontology");
-
     // The new store directory is staged from the start: new cache entries go straight into it.
     let version = env!("CARGO_PKG_VERSION");
     let staged_store = Staged::new(&opts.store)?;
@@ -431,8 +428,21 @@ fn build_in_pool(opts: &BuildOptions) -> Result<BuildReport> {
         Cache::empty("a full build was asked for")
     };
     let new_cache = CacheWriter::create(&staged_store.path().join(crate::cache::DIR))?;
+    // The scan's automaton by the bytes there are to extract: those of the files the cache
+    // has no entry for (a file changed in place is not seen here: it is extracted either way).
+    let files = crate::ingest::collect_files(&opts.inputs)?;
+    let cached = old_cache.paths();
+    let to_extract: u64 = files
+        .0
+        .iter()
+        .filter(|(root, path)| !cached.contains(crate::ingest::relative_path(root, path).as_str()))
+        .map(|(_, path)| fs::metadata(path).map_or(0, |m| m.len()))
+        .sum();
+    drop(cached);
+    let ex = Extractor::with_scan(&ontology, crate::extract::Scan::for_bytes(to_extract))?;
+    timings.lap("ontology");
     let clock = WorkerClock::default();
-    let corpus = extract_files(&opts.inputs, &ex, Some(&old_cache), &clock, timings.detail)?;
+    let corpus = extract_files(files, &ex, Some(&old_cache), &clock, timings.detail)?;
     timings.lap_parallel(&clock);
     let bytes = corpus.stats.bytes_read;
     report.extracted = corpus.extracted;
