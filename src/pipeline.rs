@@ -431,14 +431,17 @@ fn build_in_pool(opts: &BuildOptions) -> Result<BuildReport> {
     // The scan's automaton by the bytes there are to extract: those of the files the cache
     // has no entry for (a file changed in place is not seen here: it is extracted either way).
     let files = crate::ingest::collect_files(&opts.inputs)?;
-    let cached = old_cache.paths();
-    let to_extract: u64 = files
-        .0
-        .iter()
-        .filter(|(root, path)| !cached.contains(crate::ingest::relative_path(root, path).as_str()))
-        .map(|(_, path)| fs::metadata(path).map_or(0, |m| m.len()))
-        .sum();
-    drop(cached);
+    let to_extract: u64 = {
+        let cached = old_cache.paths();
+        files
+            .0
+            .iter()
+            .filter(|(root, path)| {
+                !cached.contains(crate::ingest::relative_path(root, path).as_str())
+            })
+            .map(|(_, path)| fs::metadata(path).map_or(0, |m| m.len()))
+            .sum()
+    };
     let ex = Extractor::with_scan(&ontology, crate::extract::Scan::for_bytes(to_extract))?;
     timings.lap("ontology");
     let clock = WorkerClock::default();
