@@ -7,9 +7,10 @@
 //! under a lock on each so that two builds cannot interleave (see [`crate::atomic`]).
 //!
 //! Documents are read and extracted in parallel (rayon, `--threads`), in batches of `BATCH` (32)
-//! per worker: a batch's texts are dropped as soon as it is extracted, so memory grows with the
-//! graph, not with the corpus. Results are merged in path order, so the output is the same
-//! whatever the thread count. A document whose bytes, name and the ontology are unchanged since
+//! per worker, each worker taking the next batch in path order: a batch's texts are dropped as
+//! soon as it is extracted, and its new cache entries are written to the cache's pack as soon as
+//! the batches before it are done, so memory grows with the graph, not with the corpus. Results
+//! are merged in path order, so the output is the same whatever the thread count. A document whose bytes, name and the ontology are unchanged since
 //! the last build is not extracted again: its extraction comes from the cache (see
 //! [`crate::cache`]). The build fills no RDF store: `store.nq` is the exports' `graph.nq`, which
 //! the commands that query load with oxigraph's bulk loader. With `CELLKG_TIMINGS=1` in the
@@ -22,8 +23,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
-
-use rayon::prelude::*;
 
 use crate::atomic::{self, BuildLock, Staged};
 use crate::cache::{Cache, CacheWriter, NewEntry};
@@ -281,67 +280,134 @@ fn process_files(
 struct Corpus {
     extractions: Vec<Extraction>,
     stats: BuildStats,
-    /// The entries of the new cache, in corpus order.
-    entries: Vec<NewEntry>,
     extracted: usize,
     reused: usize,
 }
 
+/// The batches' results put together in corpus order, as they come in: a batch waits only
+/// for the ones before it. New cache entries go on to the pack writer at once (see
+/// [`extract_files`]).
+struct Merge {
+    corpus: Corpus,
+    skipped: Vec<(String, String)>,
+    seen_ids: std::collections::BTreeSet<String>,
+    /// The next batch to merge, and the batches done ahead of it.
+    next: usize,
+    waiting: std::collections::BTreeMap<usize, Vec<Processed>>,
+    pack: Option<std::sync::mpsc::Sender<NewEntry>>,
+}
+
+impl Merge {
+    fn add(&mut self, batch: usize, done: Vec<Processed>) {
+        self.waiting.insert(batch, done);
+        while let Some(done) = self.waiting.remove(&self.next) {
+            self.next += 1;
+            for r in done {
+                self.merge(r);
+            }
+        }
+    }
+
+    fn merge(&mut self, r: Processed) {
+        let done = match r {
+            Ok(done) => done,
+            Err(skip) => return self.skipped.push(skip),
+        };
+        let id = done
+            .ext
+            .doc
+            .as_ref()
+            .map(|d| d.id.clone())
+            .unwrap_or_default();
+        if !self.seen_ids.insert(id.clone()) {
+            self.skipped.push((
+                id,
+                "another file has the same document id (same name, other extension)".into(),
+            ));
+            return;
+        }
+        let corpus = &mut self.corpus;
+        corpus.stats.files_read += 1;
+        corpus.stats.bytes_read += done.bytes;
+        corpus.stats.replaced_sequences += done.replaced;
+        if done.reused {
+            corpus.reused += 1;
+        } else {
+            corpus.extracted += 1;
+        }
+        if let (Some(entry), Some(pack)) = (done.entry, &self.pack) {
+            // The writer stops only on an error of its own, which the build reports after.
+            if pack.send(entry).is_err() {
+                self.pack = None;
+            }
+        }
+        corpus.extractions.push(done.ext);
+    }
+}
+
+/// Reads and extracts the files in batches of [`BATCH`], one worker per thread of the pool,
+/// each taking the next batch in corpus order, so that the results are merged (and the new
+/// cache entries sent to `pack`, whose writer puts them in the pack file) while the later
+/// batches are extracted: the entries are not all held in memory (300 MB from a 200 MB
+/// corpus), and the memory they take is reused from batch to batch. The error of a batch is
+/// that of its first failing file; of the failing batches, the first in corpus order is
+/// reported (a failure stops only the batches after it).
 fn extract_files(
-    (files, mut skipped): crate::ingest::FileList,
+    (files, skipped): crate::ingest::FileList,
     ex: &Extractor,
     cache: Option<&Cache>,
     clock: &WorkerClock,
     detail: bool,
+    pack: Option<std::sync::mpsc::Sender<NewEntry>>,
 ) -> Result<Corpus> {
-    let batches: Vec<Result<Vec<Processed>>> = files
-        .par_chunks(BATCH)
-        .map(|batch| process_files(batch, ex, cache, clock, detail))
-        .collect();
-    let mut results = Vec::with_capacity(files.len());
-    for batch in batches {
-        results.extend(batch?);
-    }
-    let mut corpus = Corpus {
-        extractions: Vec::with_capacity(results.len()),
-        stats: BuildStats::default(),
-        entries: Vec::new(),
-        extracted: 0,
-        reused: 0,
-    };
-    let mut seen_ids = std::collections::BTreeSet::new();
-    for r in results {
-        match r {
-            Ok(done) => {
-                let id = done
-                    .ext
-                    .doc
-                    .as_ref()
-                    .map(|d| d.id.clone())
-                    .unwrap_or_default();
-                if !seen_ids.insert(id.clone()) {
-                    skipped.push((
-                        id,
-                        "another file has the same document id (same name, other extension)".into(),
-                    ));
-                    continue;
-                }
-                corpus.stats.files_read += 1;
-                corpus.stats.bytes_read += done.bytes;
-                corpus.stats.replaced_sequences += done.replaced;
-                if done.reused {
-                    corpus.reused += 1;
-                } else {
-                    corpus.extracted += 1;
-                }
-                if let Some(entry) = done.entry {
-                    corpus.entries.push(entry);
-                }
-                corpus.extractions.push(done.ext);
-            }
-            Err(skip) => skipped.push(skip),
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::Mutex;
+    let batches: Vec<&[(PathBuf, PathBuf)]> = files.chunks(BATCH).collect();
+    let merge = Mutex::new(Merge {
+        corpus: Corpus {
+            extractions: Vec::with_capacity(files.len()),
+            stats: BuildStats::default(),
+            extracted: 0,
+            reused: 0,
+        },
+        skipped,
+        seen_ids: std::collections::BTreeSet::new(),
+        next: 0,
+        waiting: std::collections::BTreeMap::new(),
+        pack,
+    });
+    let next = AtomicUsize::new(0);
+    // The first failed batch so far (usize::MAX: none), with its error.
+    let failed = AtomicUsize::new(usize::MAX);
+    let error: Mutex<Option<(usize, Error)>> = Mutex::new(None);
+    let work = || loop {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        if i >= batches.len() || i > failed.load(Ordering::Relaxed) {
+            break;
         }
+        match process_files(batches[i], ex, cache, clock, detail) {
+            Ok(done) => merge.lock().expect("no merge panicked").add(i, done),
+            Err(e) => {
+                failed.fetch_min(i, Ordering::Relaxed);
+                let mut error = error.lock().expect("no worker panicked holding it");
+                if error.as_ref().is_none_or(|(j, _)| i < *j) {
+                    *error = Some((i, e));
+                }
+            }
+        }
+    };
+    rayon::scope(|s| {
+        for _ in 0..rayon::current_num_threads() {
+            s.spawn(|_| work());
+        }
+    });
+    if let Some((_, e)) = error.into_inner().expect("no worker panicked holding it") {
+        return Err(e);
     }
+    let merge = merge.into_inner().expect("no merge panicked");
+    debug_assert!(merge.waiting.is_empty() && merge.next == batches.len());
+    let mut corpus = merge.corpus;
+    let mut skipped = merge.skipped;
     skipped.sort();
     corpus.stats.files_skipped = skipped;
     Ok(corpus)
@@ -350,7 +416,7 @@ fn extract_files(
 /// Reads and extracts every document of the corpus (in parallel), in path order.
 pub fn extract_corpus(inputs: &[PathBuf], ex: &Extractor) -> Result<(Vec<Extraction>, BuildStats)> {
     let files = crate::ingest::collect_files(inputs)?;
-    let corpus = extract_files(files, ex, None, &WorkerClock::default(), false)?;
+    let corpus = extract_files(files, ex, None, &WorkerClock::default(), false, None)?;
     Ok((corpus.extractions, corpus.stats))
 }
 
@@ -445,19 +511,26 @@ fn build_in_pool(opts: &BuildOptions) -> Result<BuildReport> {
     let ex = Extractor::with_scan(&ontology, crate::extract::Scan::for_bytes(to_extract))?;
     timings.lap("ontology");
     let clock = WorkerClock::default();
-    let corpus = extract_files(files, &ex, Some(&old_cache), &clock, timings.detail)?;
-    timings.lap_parallel(&clock);
-    let bytes = corpus.stats.bytes_read;
-    report.extracted = corpus.extracted;
-    report.reused = corpus.reused;
-    report.cache_unused = old_cache.unused_because.clone();
-
-    // The new cache's pack is written on a thread of its own while the graph is resolved and
-    // exported (it is mostly waiting on the disk).
+    // The new cache's pack is written on a thread of its own, in corpus order, as the batches
+    // are extracted (it is mostly waiting on the disk).
     let fingerprint = ontology.fingerprint.clone();
-    let entries = corpus.entries;
+    let mut bytes = 0;
     let (kg, staged_out) = std::thread::scope(|scope| -> Result<_> {
+        let (to_pack, entries) = std::sync::mpsc::channel();
         let packing = scope.spawn(move || new_cache.finish(version, &fingerprint, entries));
+        let corpus = extract_files(
+            files,
+            &ex,
+            Some(&old_cache),
+            &clock,
+            timings.detail,
+            Some(to_pack),
+        )?;
+        timings.lap_parallel(&clock);
+        bytes = corpus.stats.bytes_read;
+        report.extracted = corpus.extracted;
+        report.reused = corpus.reused;
+        report.cache_unused = old_cache.unused_because.clone();
         let kg = crate::resolve::resolve(corpus.extractions, &ex, corpus.stats);
         timings.lap("resolve");
         // Both directories are written beside the old ones and swapped in only at the very

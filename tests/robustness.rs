@@ -507,6 +507,47 @@ fn position(err: &str, file: &str) -> Option<(usize, usize)> {
     Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
 }
 
+/// Workers take the batches of 32 files in path order and stop at a failed one; of two
+/// unreadable files (dangling links, which the corpus walk lists and reading cannot open),
+/// in the second and the fourth batch, the build reports the first, whatever the thread
+/// count, and keeps the previous store and exports.
+#[cfg(unix)]
+#[test]
+fn of_two_unreadable_files_the_first_in_path_order_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = first_build(dir.path());
+    for i in 0..128 {
+        fs::write(
+            corpus.join(format!("b{i:03}.txt")),
+            format!("第{i}篇：靶向CD19的CAR-T细胞疗法。\n"),
+        )
+        .unwrap();
+    }
+    std::os::unix::fs::symlink(dir.path().join("nowhere"), corpus.join("b040x.txt")).unwrap();
+    std::os::unix::fs::symlink(dir.path().join("nowhere"), corpus.join("b100x.txt")).unwrap();
+    let exports = snapshot(&dir.path().join("exports"));
+    let store = snapshot(&dir.path().join("store"));
+    for threads in ["1", "2", "3"] {
+        let out = build(
+            dir.path(),
+            &[&corpus],
+            &root().join("ontology"),
+            &["--threads", threads],
+        );
+        let err = assert_fails_cleanly(&out, "a build with unreadable files");
+        assert!(err.contains("b040x.txt"), "{threads} threads: {err}");
+        assert!(!err.contains("b100x.txt"), "{threads} threads: {err}");
+    }
+    assert!(
+        differences(&exports, &snapshot(&dir.path().join("exports"))).is_empty(),
+        "a failed build changed exports/"
+    );
+    assert!(
+        differences(&store, &snapshot(&dir.path().join("store"))).is_empty(),
+        "a failed build changed the store"
+    );
+}
+
 #[test]
 fn syntax_errors_in_the_ontology_name_file_line_column_and_keep_the_exports() {
     let dir = tempfile::tempdir().unwrap();
