@@ -224,7 +224,8 @@ impl CacheWriter {
         Ok((key(info), info.path.clone(), bytes))
     }
 
-    /// Writes the pack of `entries`, in their order, and the manifest listing them.
+    /// Writes the pack of `entries`, in their order and as they come (the build sends them
+    /// through a channel while it extracts), and the manifest listing them.
     pub fn finish(
         self,
         version: &str,
