@@ -10,10 +10,11 @@
 //! per worker, each worker taking the next batch in path order: a batch's texts are dropped as
 //! soon as it is extracted, and its new cache entries are written to the cache's pack as soon as
 //! the batches before it are done, so memory grows with the graph, not with the corpus. Results
-//! are merged in path order, so the output is the same whatever the thread count. A document whose bytes, name and the ontology are unchanged since
-//! the last build is not extracted again: its extraction comes from the cache (see
-//! [`crate::cache`]). The build fills no RDF store: `store.nq` is the exports' `graph.nq`, which
-//! the commands that query load with oxigraph's bulk loader. With `CELLKG_TIMINGS=1` in the
+//! are merged in path order, so the output is the same whatever the thread count. A document
+//! whose bytes, name and the ontology are unchanged since the last build is not extracted again:
+//! its extraction comes from the cache (see [`crate::cache`]). The build fills no RDF store:
+//! `store.nq` is the exports' `graph.nq`, which the commands that query load with oxigraph's
+//! bulk loader. With `CELLKG_TIMINGS=1` in the
 //! environment a build prints the time of each stage and the resident memory after it to stderr
 //! (`CELLKG_TIMINGS=2` also times normalisation apart, which costs one more normalisation pass
 //! per document).

@@ -210,8 +210,8 @@ pub fn resolve(extractions: Vec<Extraction>, ex: &Extractor, stats: BuildStats) 
     // The mentions of all documents, converted straight into one vector: rayon fills an
     // indexed iterator's output in place, so the corpus's mentions are written into fresh
     // memory once (gathering them per document first, then concatenating, wrote them twice;
-    // at 200 MB that is 340 MB more of pages new to the process, which this VM backs at some
-    // 180 MB/s on first touch).
+    // at 200 MB that is 340 MB more of pages new to the process, which this VM backs at
+    // 465-690 MB/s on first touch, against 1.5-1.9 GB/s for pages it has backed already).
     let mut starts = Vec::with_capacity(extractions.len() + 1);
     let mut total = 0usize;
     for ext in &extractions {

@@ -55,6 +55,22 @@ fn differences(a: &BTreeMap<PathBuf, Vec<u8>>, b: &BTreeMap<PathBuf, Vec<u8>>) -
         .collect()
 }
 
+/// A failed build left `dir`'s exports and store as the snapshots taken before it.
+fn assert_kept(
+    dir: &Path,
+    exports: &BTreeMap<PathBuf, Vec<u8>>,
+    store: &BTreeMap<PathBuf, Vec<u8>>,
+) {
+    assert!(
+        differences(exports, &snapshot(&dir.join("exports"))).is_empty(),
+        "a failed build changed exports/"
+    );
+    assert!(
+        differences(store, &snapshot(&dir.join("store"))).is_empty(),
+        "a failed build changed the store"
+    );
+}
+
 fn seed_names() -> Vec<String> {
     names_ending(&root().join("seeds"), ".txt")
 }
@@ -538,14 +554,7 @@ fn of_two_unreadable_files_the_first_in_path_order_is_reported() {
         assert!(err.contains("b040x.txt"), "{threads} threads: {err}");
         assert!(!err.contains("b100x.txt"), "{threads} threads: {err}");
     }
-    assert!(
-        differences(&exports, &snapshot(&dir.path().join("exports"))).is_empty(),
-        "a failed build changed exports/"
-    );
-    assert!(
-        differences(&store, &snapshot(&dir.path().join("store"))).is_empty(),
-        "a failed build changed the store"
-    );
+    assert_kept(dir.path(), &exports, &store);
 }
 
 #[test]
@@ -590,14 +599,7 @@ fn syntax_errors_in_the_ontology_name_file_line_column_and_keep_the_exports() {
         position(&err, "rules.toml").unwrap_or_else(|| panic!("no file:line:column: {err}"));
     assert_eq!((l, c), (line, 7), "{err}");
 
-    assert!(
-        differences(&exports, &snapshot(&dir.path().join("exports"))).is_empty(),
-        "a failed build changed exports/"
-    );
-    assert!(
-        differences(&store, &snapshot(&dir.path().join("store"))).is_empty(),
-        "a failed build changed the store"
-    );
+    assert_kept(dir.path(), &exports, &store);
 }
 
 #[test]
