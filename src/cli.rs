@@ -168,11 +168,22 @@ pub enum Command {
         #[arg(long, short)]
         verbose: bool,
     },
+    /// Internal: removes the store and exports a build replaced (`.NAME.trash-*` only), in a
+    /// process of its own that the build does not wait for.
+    #[command(name = REMOVE_TRASH, hide = true)]
+    RemoveTrash {
+        #[arg(value_name = "PATH", required = true)]
+        paths: Vec<PathBuf>,
+    },
 }
+
+/// The hidden subcommand a build starts to remove what it replaced.
+pub const REMOVE_TRASH: &str = "remove-trash";
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
+        Command::RemoveTrash { paths } => crate::atomic::remove_trash(&paths),
         Command::Build {
             paths,
             out,
@@ -189,6 +200,11 @@ pub fn run(cli: Cli) -> Result<()> {
                 strict,
                 threads,
                 incremental: !full,
+                // The replaced store and exports are removed by a process of their own, which
+                // the build does not wait for; if it cannot be started, they are removed now.
+                remove_replaced_with: std::env::current_exe()
+                    .ok()
+                    .map(|exe| (exe, vec![REMOVE_TRASH.to_string()])),
             })?;
             for w in &report.warnings {
                 eprintln!("cellkg: warning: {w}");

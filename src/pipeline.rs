@@ -47,6 +47,11 @@ pub struct BuildOptions {
     /// Reuse the cached extractions of unchanged documents (`false`: extract everything again;
     /// the cache is rewritten either way).
     pub incremental: bool,
+    /// What to do with the replaced store and exports once the new ones are in place: `None`
+    /// removes them before the build returns; `Some((program, args))` leaves it to `program
+    /// args… PATHS…`, started and not waited for (the command line runs its own hidden
+    /// `remove-trash`; see [`atomic::Trash::remove_in_background`]).
+    pub remove_replaced_with: Option<(PathBuf, Vec<String>)>,
 }
 
 /// What a build did, for the summary line.
@@ -558,7 +563,14 @@ fn build_in_pool(opts: &BuildOptions) -> Result<BuildReport> {
     if fs::hard_link(&exported_nq, &nq).is_err() {
         fs::copy(&exported_nq, &nq).map_err(|e| Error::io(&exported_nq, e))?;
     }
-    atomic::commit(vec![staged_store, staged_out])?;
+    let trash = atomic::commit(vec![staged_store, staged_out])?;
+    match &opts.remove_replaced_with {
+        Some((program, args)) => {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            trash.remove_in_background(program, &args);
+        }
+        None => trash.remove(),
+    }
     drop(lock);
     timings.lap("store");
 

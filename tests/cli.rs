@@ -309,6 +309,60 @@ fn two_builds_give_identical_exports() {
     }
 }
 
+/// The names beside the store and exports in `dir` that start with a dot (what builds leave).
+fn dot_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_rebuild_leaves_the_replaced_versions_to_a_process_that_removes_them() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_ok(&build_seeds(dir.path()), "the first build");
+    let first = snapshot(&dir.path().join("exports"));
+    assert_ok(&build_seeds(dir.path()), "the rebuild");
+    // The new versions are in place when the build returns.
+    assert!(
+        first == snapshot(&dir.path().join("exports")),
+        "the exports changed"
+    );
+    assert!(dir.path().join("store/store.nq").exists());
+    // The old ones, renamed `.NAME.trash-*`, are removed by the process the build started,
+    // which it does not wait for: within seconds nothing is left beside them.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !dot_names(dir.path()).is_empty() && std::time::Instant::now() < deadline {
+        let left = dot_names(dir.path());
+        assert!(
+            left.iter().all(|n| n.contains(".trash-")),
+            "left behind: {left:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(dot_names(dir.path()), Vec::<String>::new());
+
+    // The hidden subcommand that removes them removes nothing else.
+    let out = cellkg(
+        dir.path(),
+        &dir.path().join("store"),
+        &["remove-trash", path_str(&dir.path().join("exports"))],
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("not a replaced version"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        first == snapshot(&dir.path().join("exports")),
+        "remove-trash touched the exports"
+    );
+}
+
 #[test]
 fn a_broken_ontology_fails_with_its_position_and_keeps_the_exports() {
     let dir = tempfile::tempdir().unwrap();

@@ -42,6 +42,7 @@ fn opts(corpus: &Path, ontology: &Path, work: &Path, threads: Option<usize>) -> 
         strict: false,
         threads,
         incremental: true,
+        remove_replaced_with: None,
     }
 }
 
