@@ -18,7 +18,15 @@
 //! extraction, never a wrong graph. The cache lives inside the store directory, which a build
 //! replaces as a whole only when it succeeds (see `pipeline`): a failed build leaves the
 //! previous cache as it was. Documents no longer in the corpus drop out of the new cache.
-//! It does not decide what to extract or merge: see `pipeline`.
+//!
+//! `cache/files.json` remembers, for each entry, the file it was read from and that file's
+//! status then (size, modification and change times, inode, device), and when the build that
+//! read it started. A file whose status is unchanged is not read again: its entry is taken by
+//! that record (its bytes still checked against the manifest). As in git's index, a file
+//! modified less than [`RACY_NS`] before that build started may have been written again within
+//! the same clock tick after it was read, so it is always read. The record is about this
+//! machine's files and times, so it is a file apart from the manifest, which stays the same
+//! for the same corpus. It does not decide what to extract or merge: see `pipeline`.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -39,8 +47,65 @@ pub const DIR: &str = "cache";
 pub const MANIFEST: &str = "manifest.json";
 /// Name of the file of entries inside the cache directory.
 pub const PACK: &str = "entries.pack";
+/// Name of the record of the files the entries were read from, inside the cache directory.
+pub const FILES: &str = "files.json";
 /// Version of the cache layout; a different one is ignored.
 const FORMAT: u32 = 3;
+/// A file modified this close before (or after) the start of the build that read it is read
+/// again by the next build, whatever its status says: 2 s, the coarsest time stamps of common
+/// file systems (FAT), and a margin for a file server's clock.
+pub const RACY_NS: i64 = 2_000_000_000;
+
+/// What a file's status says about its content: changed if any of it changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileStat {
+    pub len: u64,
+    /// Modification time, nanoseconds since the Unix epoch.
+    pub modified_ns: i64,
+    /// Status change time (an edit that puts the modification time back still changes it).
+    pub changed_ns: i64,
+    pub inode: u64,
+    pub device: u64,
+}
+
+impl FileStat {
+    /// The status of a file from its metadata (`None` where the platform does not give the
+    /// change time and inode: such files are always read).
+    #[cfg(unix)]
+    pub fn of(meta: &fs::Metadata) -> Option<FileStat> {
+        use std::os::unix::fs::MetadataExt;
+        let ns = |s: i64, n: i64| s.checked_mul(1_000_000_000)?.checked_add(n);
+        Some(FileStat {
+            len: meta.len(),
+            modified_ns: ns(meta.mtime(), meta.mtime_nsec())?,
+            changed_ns: ns(meta.ctime(), meta.ctime_nsec())?,
+            inode: meta.ino(),
+            device: meta.dev(),
+        })
+    }
+
+    #[cfg(not(unix))]
+    pub fn of(_: &fs::Metadata) -> Option<FileStat> {
+        None
+    }
+}
+
+/// The time now in nanoseconds since the Unix epoch (0 if the clock is before it).
+pub fn now_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+}
+
+/// [`FILES`]: where each entry was read from.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Files {
+    /// When the build that read them started ([`now_ns`]).
+    started_ns: i64,
+    /// The file as the build named it (its corpus root joined with its path) → the entry key
+    /// and the file's status when it was read.
+    files: BTreeMap<String, (String, FileStat)>,
+}
 
 /// The manifest of a cache directory.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -92,6 +157,8 @@ pub struct Cache {
     /// The pack, shared by the workers that read it.
     pack: Option<Mutex<File>>,
     manifest: Manifest,
+    /// Where the entries were read from ([`FILES`]; empty if missing or unreadable).
+    files: Files,
     /// Why the previous cache is not used, if it is not.
     pub unused_because: Option<String>,
 }
@@ -136,9 +203,15 @@ impl Cache {
             Ok(f) => f,
             Err(e) => return Cache::empty(&format!("{}: {e}", dir.join(PACK).display())),
         };
+        // Without a readable record every file is read: nothing worse.
+        let files = fs::read(dir.join(FILES))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
         Cache {
             pack: Some(Mutex::new(pack)),
             manifest,
+            files,
             unused_because: None,
         }
     }
@@ -164,6 +237,36 @@ impl Cache {
 
     /// The cached extraction under `key` with its bytes, if present, intact and about `info`.
     pub fn get(&self, key: &str, info: &DocumentInfo) -> Option<(Extraction, Vec<u8>)> {
+        let (ext, bytes) = self.read_entry(key)?;
+        if ext.doc.as_ref() != Some(info) {
+            return None;
+        }
+        Some((ext, bytes))
+    }
+
+    /// The cached extraction of the file `source` (as the build names it) at `path` in its
+    /// corpus, with its key and bytes, if the file's status is what it was when the previous
+    /// build read it and that was not too close to its start ([`RACY_NS`]): the file need not
+    /// be read.
+    pub fn get_unchanged(
+        &self,
+        source: &str,
+        path: &str,
+        stat: &FileStat,
+    ) -> Option<(Extraction, Vec<u8>, String)> {
+        let (key, was) = self.files.files.get(source)?;
+        if was != stat || was.modified_ns.saturating_add(RACY_NS) > self.files.started_ns {
+            return None;
+        }
+        let (ext, bytes) = self.read_entry(key)?;
+        if ext.doc.as_ref().map(|d| d.path.as_str()) != Some(path) {
+            return None;
+        }
+        Some((ext, bytes, key.clone()))
+    }
+
+    /// The entry under `key`, if present and intact.
+    fn read_entry(&self, key: &str) -> Option<(Extraction, Vec<u8>)> {
         let entry = self.manifest.entries.get(key)?;
         let mut bytes = vec![0; usize::try_from(entry.len).ok()?];
         {
@@ -175,9 +278,6 @@ impl Cache {
             return None;
         }
         let ext: Extraction = postcard::from_bytes(&bytes).ok()?;
-        if ext.doc.as_ref() != Some(info) {
-            return None;
-        }
         Some((ext, bytes))
     }
 }
@@ -188,8 +288,18 @@ pub struct CacheWriter {
     dir: PathBuf,
 }
 
-/// An entry for the new cache: its key, the document's path and the serialized extraction.
-pub type NewEntry = (String, String, Vec<u8>);
+/// An entry for the new cache.
+#[derive(Debug)]
+pub struct NewEntry {
+    pub key: String,
+    /// The document's path in its corpus.
+    pub path: String,
+    /// The serialized extraction.
+    pub bytes: Vec<u8>,
+    /// The file it was read from, as the build named it, and its status when read (see
+    /// [`FILES`]).
+    pub source: Option<(String, FileStat)>,
+}
 
 impl CacheWriter {
     /// Creates the directory `dir` (empty).
@@ -221,23 +331,43 @@ impl CacheWriter {
         let bytes = bytes.map_err(|e| {
             Error::Other(format!("serializing the cache entry of {}: {e}", info.path))
         })?;
-        Ok((key(info), info.path.clone(), bytes))
+        Ok(NewEntry {
+            key: key(info),
+            path: info.path.clone(),
+            bytes,
+            source: None,
+        })
     }
 
     /// Writes the pack of `entries`, in their order and as they come (the build sends them
-    /// through a channel while it extracts), and the manifest listing them.
+    /// through a channel while it extracts), the manifest listing them, and the record of the
+    /// files they were read from by the build that started at `started_ns`.
     pub fn finish(
         self,
         version: &str,
         fingerprint: &str,
+        started_ns: i64,
         entries: impl IntoIterator<Item = NewEntry>,
     ) -> Result<()> {
         let pack_path = self.dir.join(PACK);
         let mut pack =
             crate::outfile::OutFile::create(&pack_path).map_err(|e| Error::io(&pack_path, e))?;
         let mut listed = BTreeMap::new();
+        let mut files = Files {
+            started_ns,
+            files: BTreeMap::new(),
+        };
         let mut offset = 0u64;
-        for (key, path, bytes) in entries {
+        for NewEntry {
+            key,
+            path,
+            bytes,
+            source,
+        } in entries
+        {
+            if let Some((source, stat)) = source {
+                files.files.insert(source, (key.clone(), stat));
+            }
             if listed.contains_key(&key) {
                 continue;
             }
@@ -264,6 +394,10 @@ impl CacheWriter {
         };
         let path = self.dir.join(MANIFEST);
         let bytes = serde_json::to_vec_pretty(&manifest)
+            .map_err(|e| Error::Other(format!("{}: {e}", path.display())))?;
+        fs::write(&path, bytes).map_err(|e| Error::io(&path, e))?;
+        let path = self.dir.join(FILES);
+        let bytes = serde_json::to_vec(&files)
             .map_err(|e| Error::Other(format!("{}: {e}", path.display())))?;
         fs::write(&path, bytes).map_err(|e| Error::io(&path, e))
     }

@@ -26,7 +26,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use crate::atomic::{self, BuildLock, Staged};
-use crate::cache::{Cache, CacheWriter, NewEntry};
+use crate::cache::{Cache, CacheWriter, FileStat, NewEntry};
 use crate::error::{Error, Result};
 use crate::extract::{Extraction, Extractor};
 use crate::model::{BuildStats, KnowledgeGraph};
@@ -67,6 +67,8 @@ pub struct BuildReport {
     pub extracted: usize,
     /// Documents whose extraction came from the cache.
     pub reused: usize,
+    /// Of those, the files not read at all: their status was unchanged (see [`crate::cache`]).
+    pub unread: usize,
     /// Why the cache of the previous build was not used, when it was not.
     pub cache_unused: Option<String>,
     pub skipped: Vec<(String, String)>,
@@ -194,6 +196,8 @@ struct Done {
     replaced: usize,
     entry: Option<NewEntry>,
     reused: bool,
+    /// Taken from the cache by the file's status, without reading it.
+    unread: bool,
 }
 
 /// A file read and extracted (or taken from the cache), or skipped: (path, reason).
@@ -215,7 +219,32 @@ fn process_files(
     let mut todo = Vec::new();
     for (root, path) in files {
         let t = Instant::now();
-        let bytes = fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        let meta = fs::metadata(path).ok();
+        let bytes = meta.as_ref().map_or(0, fs::Metadata::len);
+        let stat = meta.as_ref().and_then(FileStat::of);
+        let source = stat.map(|stat| (path.to_string_lossy().into_owned(), stat));
+        // A file whose status is what it was when the previous build read it is not read.
+        if let (Some(old), Some((name, stat))) = (cache, &source) {
+            let rel = crate::ingest::relative_path(root, path);
+            if let Some((ext, cached, key)) = old.get_unchanged(name, &rel, stat) {
+                WorkerClock::add(&clock.cache, t);
+                let replaced = ext.doc.as_ref().map_or(0, |d| d.replaced);
+                out.push(Ok(Done {
+                    ext,
+                    bytes,
+                    replaced,
+                    entry: Some(NewEntry {
+                        key,
+                        path: rel,
+                        bytes: cached,
+                        source,
+                    }),
+                    reused: true,
+                    unread: true,
+                }));
+                continue;
+            }
+        }
         let doc = match crate::ingest::read_document(root, path)? {
             Ok(doc) => doc,
             Err(reason) => {
@@ -235,8 +264,14 @@ fn process_files(
                     ext,
                     bytes,
                     replaced,
-                    entry: Some((key, path, cached)),
+                    entry: Some(NewEntry {
+                        key,
+                        path,
+                        bytes: cached,
+                        source,
+                    }),
                     reused: true,
+                    unread: false,
                 }));
                 continue;
             }
@@ -249,7 +284,7 @@ fn process_files(
         }
         // A placeholder, replaced once the batch is extracted.
         out.push(Err((String::new(), String::new())));
-        todo.push((out.len() - 1, doc, bytes));
+        todo.push((out.len() - 1, doc, bytes, source));
     }
     if todo.is_empty() {
         return Ok(out);
@@ -257,15 +292,16 @@ fn process_files(
     let t = Instant::now();
     let extractions = ex.extract_batch(
         todo.iter()
-            .map(|(_, doc, _)| (doc.info.clone(), doc.text.as_str()))
+            .map(|(_, doc, _, _)| (doc.info.clone(), doc.text.as_str()))
             .collect(),
     );
     WorkerClock::add(&clock.extract, t);
-    for ((i, doc, bytes), ext) in todo.into_iter().zip(extractions) {
+    for ((i, doc, bytes, source), ext) in todo.into_iter().zip(extractions) {
         let entry = match cache {
             Some(_) => {
                 let t = Instant::now();
-                let entry = CacheWriter::entry(&ext)?;
+                let mut entry = CacheWriter::entry(&ext)?;
+                entry.source = source;
                 WorkerClock::add(&clock.cache, t);
                 Some(entry)
             }
@@ -277,6 +313,7 @@ fn process_files(
             replaced: doc.info.replaced,
             entry,
             reused: false,
+            unread: false,
         });
     }
     Ok(out)
@@ -288,6 +325,7 @@ struct Corpus {
     stats: BuildStats,
     extracted: usize,
     reused: usize,
+    unread: usize,
 }
 
 /// The batches' results put together in corpus order, as they come in: a batch waits only
@@ -338,6 +376,7 @@ impl Merge {
         corpus.stats.replaced_sequences += done.replaced;
         if done.reused {
             corpus.reused += 1;
+            corpus.unread += usize::from(done.unread);
         } else {
             corpus.extracted += 1;
         }
@@ -375,6 +414,7 @@ fn extract_files(
             stats: BuildStats::default(),
             extracted: 0,
             reused: 0,
+            unread: 0,
         },
         skipped,
         seen_ids: std::collections::BTreeSet::new(),
@@ -448,6 +488,8 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
 
 fn build_in_pool(opts: &BuildOptions) -> Result<BuildReport> {
     let started = Instant::now();
+    // Before any file is read: what the cache's record of the files is relative to.
+    let started_ns = crate::cache::now_ns();
     let mut timings = Timings::from_env();
     let ontology = Ontology::load(&opts.ontology)?;
     let mut report = BuildReport::default();
@@ -523,7 +565,8 @@ fn build_in_pool(opts: &BuildOptions) -> Result<BuildReport> {
     let mut bytes = 0;
     let (kg, staged_out) = std::thread::scope(|scope| -> Result<_> {
         let (to_pack, entries) = std::sync::mpsc::channel();
-        let packing = scope.spawn(move || new_cache.finish(version, &fingerprint, entries));
+        let packing =
+            scope.spawn(move || new_cache.finish(version, &fingerprint, started_ns, entries));
         let corpus = extract_files(
             files,
             &ex,
@@ -536,6 +579,7 @@ fn build_in_pool(opts: &BuildOptions) -> Result<BuildReport> {
         bytes = corpus.stats.bytes_read;
         report.extracted = corpus.extracted;
         report.reused = corpus.reused;
+        report.unread = corpus.unread;
         report.cache_unused = old_cache.unused_because.clone();
         let kg = crate::resolve::resolve(corpus.extractions, &ex, corpus.stats);
         timings.lap("resolve");

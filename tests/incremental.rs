@@ -180,7 +180,8 @@ fn removed_and_edited_articles() {
         .unwrap()
         .len();
     assert_eq!(pack, end);
-    assert_eq!(fs::read_dir(inc.join("store/cache")).unwrap().count(), 2);
+    // The pack, the manifest and the record of the files: no file per entry.
+    assert_eq!(fs::read_dir(inc.join("store/cache")).unwrap().count(), 3);
     build(&docs, &full);
     assert_same_exports(&inc.join("exports"), &full.join("exports"));
 }
@@ -301,15 +302,100 @@ fn one_or_two_threads_give_the_same_bytes() {
         assert_eq!(r.documents, 20);
         dirs.push(work);
     }
+    // The record of the files' status and the build's start time is of this machine and
+    // this moment (see `cellkg::cache::FILES`); everything else in the store is the same.
+    let store = |w: &Path| {
+        let mut f = files(&w.join("store"));
+        assert!(
+            f.remove("cache/files.json").is_some(),
+            "no record of the files"
+        );
+        f
+    };
     for w in &dirs[1..] {
         assert_same_exports(&dirs[0].join("exports"), &w.join("exports"));
         assert_eq!(
-            files(&dirs[0].join("store")),
-            files(&w.join("store")),
+            store(&dirs[0]),
+            store(w),
             "store of {} differs",
             w.display()
         );
     }
+}
+
+/// Sets the modification time of every file of `dir` to `ago` before now.
+fn age_files(dir: &Path, ago: std::time::Duration) {
+    let when = std::time::SystemTime::now() - ago;
+    for e in fs::read_dir(dir).unwrap().flatten() {
+        fs::File::options()
+            .write(true)
+            .open(e.path())
+            .unwrap()
+            .set_modified(when)
+            .unwrap()
+    }
+}
+
+#[test]
+fn files_whose_status_is_unchanged_are_not_read_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (docs, inc, full) = (
+        tmp.path().join("docs"),
+        tmp.path().join("inc"),
+        tmp.path().join("full"),
+    );
+    corpus(&docs, 1);
+    let hour = std::time::Duration::from_secs(3600);
+    age_files(&docs, hour);
+    let first = build(&docs, &inc);
+    assert_eq!((first.extracted, first.unread), (10, 0));
+    // Nothing changed: no file is read.
+    let second = build(&docs, &inc);
+    assert_eq!(
+        (second.extracted, second.reused, second.unread),
+        (0, 10, 10)
+    );
+
+    // An edit of the same length with the old modification time put back is seen (its change
+    // time moved): that file is read and extracted again.
+    let edited = docs.join("copy0_002_8a6ad540edda0fe5.txt");
+    let text = fs::read_to_string(&edited).unwrap();
+    let same_length = text.replacen("CAR-T", "CAR-K", 1);
+    assert_eq!(same_length.len(), text.len());
+    assert_ne!(same_length, text);
+    let old_time = fs::metadata(&edited).unwrap().modified().unwrap();
+    fs::write(&edited, &same_length).unwrap();
+    fs::File::options()
+        .write(true)
+        .open(&edited)
+        .unwrap()
+        .set_modified(old_time)
+        .unwrap();
+    let third = build(&docs, &inc);
+    assert_eq!((third.extracted, third.reused, third.unread), (1, 9, 9));
+    build(&docs, &full);
+    assert_same_exports(&inc.join("exports"), &full.join("exports"));
+
+    // A file modified just now may change again within the same clock tick after it is read:
+    // it is read (and, being the same bytes, taken from the cache) until it is older.
+    let touched = docs.join("copy0_001_a648619e848b95cb.txt");
+    fs::File::options()
+        .write(true)
+        .open(&touched)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now())
+        .unwrap();
+    let fourth = build(&docs, &inc);
+    assert_eq!((fourth.extracted, fourth.reused, fourth.unread), (0, 10, 9));
+    let fifth = build(&docs, &inc);
+    assert_eq!((fifth.extracted, fifth.unread), (0, 9), "still too recent");
+
+    // Without the record (deleted, or corrupt), every file is read; nothing fails.
+    let record = inc.join("store/cache").join(cellkg::cache::FILES);
+    fs::write(&record, "{ not json").unwrap();
+    let sixth = build(&docs, &inc);
+    assert_eq!((sixth.extracted, sixth.reused, sixth.unread), (0, 10, 0));
+    assert_same_exports(&inc.join("exports"), &full.join("exports"));
 }
 
 fn copy_dir(from: &Path, to: &Path) {
