@@ -191,11 +191,9 @@ impl Trash {
         &self.paths
     }
 
-    /// Removes them now (what cannot be removed, the next build removes).
-    pub fn remove(mut self) {
-        for path in self.paths.drain(..) {
-            let _ = remove(&path);
-        }
+    /// Removes them now (what cannot be removed, the next build removes), as dropping does.
+    pub fn remove(self) {
+        drop(self);
     }
 
     /// Leaves their removal to `program args… PATHS…` (cellkg's own hidden subcommand), a

@@ -200,6 +200,20 @@ struct Done {
     unread: bool,
 }
 
+impl Done {
+    /// A document taken from the cache, carried over into the new one as `entry`.
+    fn reused(ext: Extraction, bytes: u64, replaced: usize, entry: NewEntry, unread: bool) -> Done {
+        Done {
+            ext,
+            bytes,
+            replaced,
+            entry: Some(entry),
+            reused: true,
+            unread,
+        }
+    }
+}
+
 /// A file read and extracted (or taken from the cache), or skipped: (path, reason).
 type Processed = std::result::Result<Done, (String, String)>;
 
@@ -229,19 +243,13 @@ fn process_files(
             if let Some((ext, cached, key)) = old.get_unchanged(name, &rel, stat) {
                 WorkerClock::add(&clock.cache, t);
                 let replaced = ext.doc.as_ref().map_or(0, |d| d.replaced);
-                out.push(Ok(Done {
-                    ext,
-                    bytes,
-                    replaced,
-                    entry: Some(NewEntry {
-                        key,
-                        path: rel,
-                        bytes: cached,
-                        source,
-                    }),
-                    reused: true,
-                    unread: true,
-                }));
+                let entry = NewEntry {
+                    key,
+                    path: rel,
+                    bytes: cached,
+                    source,
+                };
+                out.push(Ok(Done::reused(ext, bytes, replaced, entry, true)));
                 continue;
             }
         }
@@ -259,20 +267,13 @@ fn process_files(
             let key = crate::cache::key(&doc.info);
             if let Some((ext, cached)) = old.get(&key, &doc.info) {
                 WorkerClock::add(&clock.cache, t);
-                let path = doc.info.path.clone();
-                out.push(Ok(Done {
-                    ext,
-                    bytes,
-                    replaced,
-                    entry: Some(NewEntry {
-                        key,
-                        path,
-                        bytes: cached,
-                        source,
-                    }),
-                    reused: true,
-                    unread: false,
-                }));
+                let entry = NewEntry {
+                    key,
+                    path: doc.info.path.clone(),
+                    bytes: cached,
+                    source,
+                };
+                out.push(Ok(Done::reused(ext, bytes, replaced, entry, false)));
                 continue;
             }
             WorkerClock::add(&clock.cache, t);

@@ -50,6 +50,15 @@ fn build(corpus: &Path, work: &Path) -> BuildReport {
     pipeline::build(&opts(corpus, &ontology(), work, None)).unwrap()
 }
 
+/// A temporary directory (removed when dropped) and in it the paths of a corpus, the work
+/// directory of incremental builds and that of a full build to compare with.
+fn work_dirs() -> (tempfile::TempDir, PathBuf, PathBuf, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path();
+    let dirs = (p.join("docs"), p.join("inc"), p.join("full"));
+    (tmp, dirs.0, dirs.1, dirs.2)
+}
+
 fn ontology() -> PathBuf {
     Path::new(ROOT).join("ontology")
 }
@@ -109,12 +118,7 @@ fn pack_ranges(work: &Path) -> Vec<(u64, u64)> {
 
 #[test]
 fn adding_one_article_extracts_only_that_article() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (docs, inc, full) = (
-        tmp.path().join("docs"),
-        tmp.path().join("inc"),
-        tmp.path().join("full"),
-    );
+    let (_tmp, docs, inc, full) = work_dirs();
     corpus(&docs, 2);
     let first = build(&docs, &inc);
     assert_eq!((first.extracted, first.reused), (15, 0));
@@ -154,12 +158,7 @@ fn adding_one_article_extracts_only_that_article() {
 
 #[test]
 fn removed_and_edited_articles() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (docs, inc, full) = (
-        tmp.path().join("docs"),
-        tmp.path().join("inc"),
-        tmp.path().join("full"),
-    );
+    let (_tmp, docs, inc, full) = work_dirs();
     corpus(&docs, 1);
     build(&docs, &inc);
     assert_eq!(manifest(&inc)["entries"].as_object().unwrap().len(), 10);
@@ -224,12 +223,7 @@ fn changed_ontology_or_version_extracts_everything() {
 
 #[test]
 fn corrupt_cache_entries_are_extracted_again() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (docs, inc, full) = (
-        tmp.path().join("docs"),
-        tmp.path().join("inc"),
-        tmp.path().join("full"),
-    );
+    let (_tmp, docs, inc, full) = work_dirs();
     corpus(&docs, 0);
     build(&docs, &inc);
     let cache = inc.join("store/cache");
@@ -338,12 +332,7 @@ fn age_files(dir: &Path, ago: std::time::Duration) {
 
 #[test]
 fn files_whose_status_is_unchanged_are_not_read_again() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (docs, inc, full) = (
-        tmp.path().join("docs"),
-        tmp.path().join("inc"),
-        tmp.path().join("full"),
-    );
+    let (_tmp, docs, inc, full) = work_dirs();
     corpus(&docs, 1);
     let hour = std::time::Duration::from_secs(3600);
     age_files(&docs, hour);
