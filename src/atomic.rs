@@ -200,7 +200,11 @@ impl Trash {
     /// process of its own group that this one does not wait for: the build is done once the new
     /// versions are in place. Should it fail to start they are removed now; should it die, the
     /// next build removes what is left.
-    pub fn remove_in_background(mut self, program: &Path, args: &[&str]) {
+    pub fn remove_in_background<I>(mut self, program: &Path, args: I)
+    where
+        I: IntoIterator,
+        I::Item: AsRef<std::ffi::OsStr>,
+    {
         if self.paths.is_empty() {
             return;
         }

@@ -14,10 +14,9 @@
 //! whose bytes, name and the ontology are unchanged since the last build is not extracted again:
 //! its extraction comes from the cache (see [`crate::cache`]). The build fills no RDF store:
 //! `store.nq` is the exports' `graph.nq`, which the commands that query load with oxigraph's
-//! bulk loader. With `CELLKG_TIMINGS=1` in the
-//! environment a build prints the time of each stage and the resident memory after it to stderr
-//! (`CELLKG_TIMINGS=2` also times normalisation apart, which costs one more normalisation pass
-//! per document).
+//! bulk loader. With `CELLKG_TIMINGS=1` in the environment a build prints the time of each stage
+//! and the resident memory after it to stderr (`CELLKG_TIMINGS=2` also times normalisation
+//! apart, which costs one more normalisation pass per document).
 
 use std::fs;
 use std::io::Write;
@@ -610,10 +609,7 @@ fn build_in_pool(opts: &BuildOptions) -> Result<BuildReport> {
     }
     let trash = atomic::commit(vec![staged_store, staged_out])?;
     match &opts.remove_replaced_with {
-        Some((program, args)) => {
-            let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            trash.remove_in_background(program, &args);
-        }
+        Some((program, args)) => trash.remove_in_background(program, args),
         None => trash.remove(),
     }
     drop(lock);
