@@ -33,3 +33,4 @@ pub mod query;
 pub mod rdf;
 pub mod resolve;
 pub mod serve;
+pub mod turtle;

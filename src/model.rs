@@ -248,18 +248,28 @@ pub fn group_by_key<'a, T, K: Ord>(
     key: impl Fn(&'a T) -> K,
 ) -> Vec<Vec<&'a T>> {
     let items: Vec<&'a T> = items.into_iter().collect();
-    if items.windows(2).all(|w| key(w[0]) <= key(w[1])) {
-        items
-            .chunk_by(|a, b| key(a) == key(b))
-            .map(<[&T]>::to_vec)
-            .collect()
-    } else {
-        let mut map: BTreeMap<K, Vec<&'a T>> = BTreeMap::new();
-        for item in items {
-            map.entry(key(item)).or_default().push(item);
+    let mut groups = Vec::new();
+    let mut start = 0;
+    for i in 1..items.len() {
+        match key(items[i - 1]).cmp(&key(items[i])) {
+            std::cmp::Ordering::Equal => {}
+            std::cmp::Ordering::Less => {
+                groups.push(items[start..i].to_vec());
+                start = i;
+            }
+            std::cmp::Ordering::Greater => {
+                let mut map: BTreeMap<K, Vec<&'a T>> = BTreeMap::new();
+                for item in items {
+                    map.entry(key(item)).or_default().push(item);
+                }
+                return map.into_values().collect();
+            }
         }
-        map.into_values().collect()
     }
+    if !items.is_empty() {
+        groups.push(items[start..].to_vec());
+    }
+    groups
 }
 
 /// The assembled knowledge graph: what every export is written from.
@@ -324,4 +334,45 @@ impl KnowledgeGraph {
 /// Formats a decimal without trailing zeros (`1200000`, `72.9`).
 pub fn fmt_decimal(d: &Decimal) -> String {
     d.normalize().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::group_by_key;
+
+    fn groups(items: &[(&'static str, u32)]) -> Vec<Vec<(&'static str, u32)>> {
+        group_by_key(items, |x| x.0)
+            .into_iter()
+            .map(|g| g.into_iter().copied().collect())
+            .collect()
+    }
+
+    #[test]
+    fn groups_come_in_key_order_whether_or_not_the_items_are_sorted() {
+        assert!(groups(&[]).is_empty());
+        assert_eq!(groups(&[("a", 1)]), vec![vec![("a", 1)]]);
+        // Sorted: the runs, in order.
+        assert_eq!(
+            groups(&[("a", 1), ("a", 2), ("b", 3), ("c", 4), ("c", 5)]),
+            vec![
+                vec![("a", 1), ("a", 2)],
+                vec![("b", 3)],
+                vec![("c", 4), ("c", 5)]
+            ]
+        );
+        // Unsorted, with a key coming back after others: gathered, each group in item order.
+        assert_eq!(
+            groups(&[("b", 1), ("a", 2), ("b", 3), ("c", 4), ("a", 5)]),
+            vec![
+                vec![("a", 2), ("a", 5)],
+                vec![("b", 1), ("b", 3)],
+                vec![("c", 4)]
+            ]
+        );
+        // Out of order only at the end.
+        assert_eq!(
+            groups(&[("a", 1), ("b", 2), ("b", 3), ("a", 4)]),
+            vec![vec![("a", 1), ("a", 4)], vec![("b", 2), ("b", 3)]]
+        );
+    }
 }

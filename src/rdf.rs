@@ -17,9 +17,7 @@ use std::path::Path;
 
 use oxigraph::io::{RdfFormat, RdfParseError, RdfParser, RdfSerializer, WriterQuadSerializer};
 use oxigraph::model::vocab::{rdf, rdfs, xsd};
-use oxigraph::model::{
-    GraphName, LiteralRef, NamedNode, NamedNodeRef, Quad, Term, Triple, TripleRef,
-};
+use oxigraph::model::{GraphName, NamedNode, NamedNodeRef, Quad, Term, Triple};
 use oxigraph::store::Store;
 use rayon::prelude::*;
 use rust_decimal::Decimal;
@@ -1710,7 +1708,7 @@ impl SortedLines {
     }
 
     fn write_turtle_in_runs(&self, mut w: impl Write, run: usize) -> io::Result<()> {
-        let prefixes = prefixes_for(self.id_segments()?);
+        let prefixes = prefixes_of(self)?;
         for (name, iri) in &prefixes {
             writeln!(w, "@prefix {name}: <{iri}> .")?;
         }
@@ -1760,6 +1758,12 @@ impl SortedLines {
     }
 }
 
+/// The Turtle prefixes of the lines of `sorted` (see [`prefixes_for`]), as
+/// [`SortedLines::write_turtle`] writes them.
+pub fn prefixes_of(sorted: &SortedLines) -> io::Result<Vec<(String, String)>> {
+    Ok(prefixes_for(sorted.id_segments()?))
+}
+
 /// Line indexes cutting the `n` lines (`line(i)` the line `i`) into runs of about `size`
 /// lines, each cut falling where the subject changes (first 0, last `n`).
 fn subject_runs<'l>(n: usize, line: impl Fn(usize) -> &'l [u8], size: usize) -> Vec<usize> {
@@ -1778,22 +1782,16 @@ fn subject_runs<'l>(n: usize, line: impl Fn(usize) -> &'l [u8], size: usize) -> 
     bounds
 }
 
-/// A run of whole subjects' lines as Turtle, without the prefixes: the serializer keeps no
-/// state across subjects, so runs serialized apart and put end to end are the bytes of one
+/// A run of whole subjects' lines as Turtle, without the prefixes (see
+/// [`crate::turtle::write_lines`]): runs written apart and put end to end are the bytes of one
 /// pass.
 fn turtle_run<'l>(
     prefixes: &[(String, String)],
     lines: impl Iterator<Item = &'l [u8]>,
 ) -> io::Result<Vec<u8>> {
     let mut out = Vec::new();
-    let mut ser = turtle_serializer(prefixes, SkipPrelude::new(&mut out))?;
-    // The lines are read back by hand ([`LineTerms`]): they were written from checked terms,
-    // and a parser would build owned terms again.
-    for line in lines {
-        let terms = LineTerms::read(line).ok_or_else(|| unreadable(line))?;
-        terms.serialize(&mut ser)?;
-    }
-    ser.finish()?.finish()?;
+    crate::turtle::write_lines(&crate::turtle::Prefixes::new(prefixes), lines, &mut out)
+        .map_err(io::Error::other)?;
     Ok(out)
 }
 
@@ -1821,120 +1819,6 @@ fn split_line(line: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
     let j = rest.iter().position(|&c| c == b'>')?;
     let (p, rest) = (&rest[..j], rest[j + 1..].strip_prefix(b" ")?);
     Some((s, p, rest.strip_suffix(b" .\n")?))
-}
-
-/// The terms of a line, read back without building owned terms (but for a literal with escapes).
-struct LineTerms<'a> {
-    subject: &'a str,
-    predicate: &'a str,
-    object: LineObject<'a>,
-}
-
-enum LineObject<'a> {
-    Iri(&'a str),
-    /// A literal: its value (unescaped), and its language tag or datatype IRI if any.
-    Literal {
-        value: Cow<'a, str>,
-        language: Option<&'a str>,
-        datatype: Option<&'a str>,
-    },
-}
-
-impl<'a> LineTerms<'a> {
-    fn read(line: &'a [u8]) -> Option<Self> {
-        let (s, p, o) = split_line(line)?;
-        let text = |b: &'a [u8]| std::str::from_utf8(b).ok();
-        let object = if let Some(iri) = o.strip_prefix(b"<").and_then(|o| o.strip_suffix(b">")) {
-            LineObject::Iri(text(iri)?)
-        } else {
-            let body = o.strip_prefix(b"\"")?;
-            // The closing quote is the first one not escaped.
-            let mut k = 0;
-            while k < body.len() && body[k] != b'"' {
-                k += if body[k] == b'\\' { 2 } else { 1 };
-            }
-            let (raw, rest) = (text(body.get(..k)?)?, body.get(k + 1..)?);
-            let value = if raw.contains('\\') {
-                Cow::Owned(unescape(raw)?)
-            } else {
-                Cow::Borrowed(raw)
-            };
-            let (mut language, mut datatype) = (None, None);
-            if let Some(tag) = rest.strip_prefix(b"@") {
-                language = Some(text(tag)?);
-            } else if let Some(dt) = rest.strip_prefix(b"^^<").and_then(|r| r.strip_suffix(b">")) {
-                datatype = Some(text(dt)?);
-            } else if !rest.is_empty() {
-                return None;
-            }
-            LineObject::Literal {
-                value,
-                language,
-                datatype,
-            }
-        };
-        Some(LineTerms {
-            subject: text(s)?,
-            predicate: text(p)?,
-            object,
-        })
-    }
-
-    fn serialize<W: Write>(&self, ser: &mut WriterQuadSerializer<W>) -> io::Result<()> {
-        let s = NamedNodeRef::new_unchecked(self.subject);
-        let p = NamedNodeRef::new_unchecked(self.predicate);
-        match &self.object {
-            LineObject::Iri(iri) => {
-                ser.serialize_triple(TripleRef::new(s, p, NamedNodeRef::new_unchecked(iri)))
-            }
-            LineObject::Literal {
-                value,
-                language,
-                datatype,
-            } => {
-                let literal = match (language, datatype) {
-                    (Some(tag), _) => LiteralRef::new_language_tagged_literal_unchecked(value, tag),
-                    (None, Some(dt)) => {
-                        LiteralRef::new_typed_literal(value, NamedNodeRef::new_unchecked(dt))
-                    }
-                    (None, None) => LiteralRef::new_simple_literal(value),
-                };
-                ser.serialize_triple(TripleRef::new(s, p, literal))
-            }
-        }
-    }
-}
-
-/// The value of an N-Triples string with its escapes replaced (`None` for a bad escape).
-fn unescape(raw: &str) -> Option<String> {
-    let mut out = String::with_capacity(raw.len());
-    let mut chars = raw.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next()? {
-            't' => out.push('\t'),
-            'b' => out.push('\u{8}'),
-            'n' => out.push('\n'),
-            'r' => out.push('\r'),
-            'f' => out.push('\u{c}'),
-            '"' => out.push('"'),
-            '\'' => out.push('\''),
-            '\\' => out.push('\\'),
-            u @ ('u' | 'U') => {
-                let n = if u == 'u' { 4 } else { 8 };
-                let hex: String = chars.by_ref().take(n).collect();
-                let code = u32::from_str_radix(&hex, 16)
-                    .ok()
-                    .filter(|_| hex.len() == n)?;
-                out.push(char::from_u32(code)?);
-            }
-            _ => return None,
-        }
-    }
-    Some(out)
 }
 
 fn write_error(what: &str, e: io::Error) -> Error {
@@ -2192,37 +2076,26 @@ mod tests {
             String::from_utf8(mine.buf.clone()).unwrap(),
             String::from_utf8(theirs.buf).unwrap()
         );
-        // Read back, each line gives the same terms again.
-        for i in 0..mine.starts.len() {
-            let line = mine.get(i);
-            let terms = LineTerms::read(line).unwrap();
-            let o: Term = match &terms.object {
-                LineObject::Iri(iri) => NamedNode::new_unchecked(*iri).into(),
-                LineObject::Literal {
-                    value,
-                    language: Some(tag),
-                    ..
-                } => Literal::new_language_tagged_literal_unchecked(value.as_ref(), *tag).into(),
-                LineObject::Literal {
-                    value,
-                    datatype: Some(dt),
-                    ..
-                } => {
-                    Literal::new_typed_literal(value.as_ref(), NamedNode::new_unchecked(*dt)).into()
-                }
-                LineObject::Literal { value, .. } => {
-                    Literal::new_simple_literal(value.as_ref()).into()
-                }
-            };
-            let t = Triple::new(
-                NamedNode::new_unchecked(terms.subject),
-                NamedNode::new_unchecked(terms.predicate),
-                o,
-            );
-            assert_eq!(format!("{t} .\n").as_bytes(), line);
+        // Parsed back as N-Triples, the lines are the triples again, and Turtle written
+        // from them is what oxttl writes (the nasty value's escapes included).
+        let parsed: Vec<Triple> = RdfParser::from_format(RdfFormat::NTriples)
+            .for_slice(&mine.buf)
+            .map(|q| Triple::from(q.unwrap()))
+            .collect();
+        let mut again = LineBuffer::default();
+        for t in &parsed {
+            again.push(t);
         }
-        assert_eq!(unescape("a\\u00e9\\U0001F600\\\\"), Some("aé😀\\".into()));
-        assert_eq!(unescape("a\\q"), None);
+        assert_eq!(again.buf, mine.buf);
+        let prefixes = prefixes_for(BTreeSet::new());
+        let lines: Vec<&[u8]> = (0..mine.starts.len()).map(|i| mine.get(i)).collect();
+        let mut reference = Vec::new();
+        write_turtle_body(&prefixes, parsed.into_iter().map(Ok), &mut reference).unwrap();
+        let run = turtle_run(&prefixes, lines.into_iter()).unwrap();
+        assert_eq!(
+            String::from_utf8(run).unwrap(),
+            String::from_utf8(reference).unwrap()
+        );
     }
 
     #[test]

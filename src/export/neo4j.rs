@@ -237,10 +237,10 @@ pub fn rows<'a>(kg: &'a KnowledgeGraph, file: &str) -> Vec<Vec<String>> {
                 kg.entities.contains_key(m.entity.as_str())
                     && kg.documents.contains_key(&*m.document)
             };
-            let groups = group_by_key(kg.mentions.iter().filter(known), |m| {
-                (m.entity.as_str(), &*m.document)
-            });
-            out.extend(groups.into_iter().map(|group| {
+            // Grouped first, so that whether the entity and the document are known is looked
+            // up once per group, not once per mention.
+            let groups = group_by_key(&kg.mentions, |m| (m.entity.as_str(), &*m.document));
+            out.extend(groups.into_iter().filter(|g| known(&g[0])).map(|group| {
                 vec![
                     group[0].entity.to_string(),
                     format!("doc/{}", group[0].document),
