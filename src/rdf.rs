@@ -840,7 +840,7 @@ pub fn to_triples(kg: &KnowledgeGraph) -> Result<Vec<Triple>> {
     let parts = Mapping::new(kg)?.map_all()?;
     let mut triples = Vec::with_capacity(parts.iter().map(|p| p.starts.len()).sum());
     for part in &parts {
-        for t in RdfParser::from_format(RdfFormat::NTriples).for_reader(part.buf.as_slice()) {
+        for t in RdfParser::from_format(RdfFormat::NTriples).for_slice(part.buf.as_bytes()) {
             let t = t.map_err(|e| Error::Other(format!("mapping the graph to rdf: {e}")))?;
             triples.push(Triple::from(t));
         }
@@ -860,8 +860,8 @@ pub fn sorted_ntriples(kg: &KnowledgeGraph) -> Result<SortedLines> {
 /// Lines sort by their subjects first: a subject ends with `>`, which no IRI holds, so no
 /// subject is the beginning of another, and two lines of different subjects compare as their
 /// subjects do.
-fn subject_of(line: &[u8]) -> &[u8] {
-    &line[..line.iter().position(|&c| c == b' ').unwrap_or(line.len())]
+fn subject_of(line: &str) -> &str {
+    line.split_once(' ').map_or(line, |(s, _)| s)
 }
 
 /// Bytes of lines mapped at a time by [`write_rdf_files`] (the parts of a window are mapped in
@@ -1088,8 +1088,7 @@ impl<'a> Mapping<'a> {
                 for i in 0..lines.starts.len() {
                     let line = lines.get(i);
                     let s = subject_of(line);
-                    if s < b.first.as_slice() || s > b.last.as_slice() {
-                        let line = String::from_utf8_lossy(line);
+                    if s.as_bytes() < b.first.as_slice() || s.as_bytes() > b.last.as_slice() {
                         return Err(Error::Other(format!(
                             "internal error: the rdf line {} falls outside its part of the graph",
                             line.trim_end()
@@ -1143,11 +1142,12 @@ fn write_rdf_files_in(
     for window in &windows {
         let sorted = mapping.map_window(&plan.numbers, window)?;
         // Two clusters never hold the same line: the subjects of a line are in one.
-        let lines: Vec<&[u8]> = sorted.iter().flat_map(SortedLines::lines).collect();
+        let lines: Vec<&str> = sorted.iter().flat_map(SortedLines::lines).collect();
         let (written, serialized) = rayon::join(
             || -> Result<BTreeSet<String>> {
                 for line in &lines {
-                    nq.write_all(line).map_err(|e| Error::io(nquads, e))?;
+                    nq.write_all(line.as_bytes())
+                        .map_err(|e| Error::io(nquads, e))?;
                 }
                 let mut segments = BTreeSet::new();
                 for cluster in &sorted {
@@ -1230,7 +1230,19 @@ fn turtle_from_lines(
         } else {
             buf.iter().rposition(|&c| c == b'\n').map_or(0, |i| i + 1)
         };
-        let lines: Vec<&[u8]> = buf[..whole].split_inclusive(|&c| c == b'\n').collect();
+        let text = std::str::from_utf8(&buf[..whole]).map_err(|e| {
+            let at = e.valid_up_to();
+            let start = buf[..at]
+                .iter()
+                .rposition(|&c| c == b'\n')
+                .map_or(0, |i| i + 1);
+            let end = buf[at..whole]
+                .iter()
+                .position(|&c| c == b'\n')
+                .map_or(whole, |i| at + i + 1);
+            unreadable(&String::from_utf8_lossy(&buf[start..end]))
+        })?;
+        let lines: Vec<&str> = text.split_inclusive('\n').collect();
         let mut bounds = subject_runs(lines.len(), |i| lines[i], run.max(1));
         // Unless the input is at its end, the last run waits too (its subject may go on);
         // with a single run, nothing is written and more is read.
@@ -1519,7 +1531,7 @@ fn prefixes_for(segments: BTreeSet<String>) -> Vec<(String, String)> {
 /// N-Triples lines, one after another in one buffer, as a part of the graph is mapped.
 #[derive(Default)]
 pub struct LineBuffer {
-    buf: Vec<u8>,
+    buf: String,
     /// Where each line starts in `buf`.
     starts: Vec<usize>,
 }
@@ -1528,7 +1540,7 @@ impl LineBuffer {
     /// A buffer for about `bytes` bytes of lines.
     fn with_capacity(bytes: usize) -> Self {
         LineBuffer {
-            buf: Vec::with_capacity(bytes),
+            buf: String::with_capacity(bytes),
             starts: Vec::with_capacity(bytes / 128),
         }
     }
@@ -1537,31 +1549,31 @@ impl LineBuffer {
     fn line(&mut self, s: Iri<'_>, p: Iri<'_>, o: Object<'_>) {
         self.starts.push(self.buf.len());
         self.iri(s);
-        self.buf.push(b' ');
+        self.buf.push(' ');
         self.iri(p);
-        self.buf.push(b' ');
+        self.buf.push(' ');
         match o {
             Object::Iri(iri) => self.iri(iri),
             Object::Str(value) => self.quoted(value),
             Object::Lang(value, tag) => {
                 self.quoted(value);
-                self.buf.push(b'@');
-                self.buf.extend_from_slice(tag.as_bytes());
+                self.buf.push('@');
+                self.buf.push_str(tag);
             }
             Object::Typed(value, datatype) => {
                 self.quoted(value);
-                self.buf.extend_from_slice(b"^^<");
-                self.buf.extend_from_slice(datatype.as_bytes());
-                self.buf.push(b'>');
+                self.buf.push_str("^^<");
+                self.buf.push_str(datatype);
+                self.buf.push('>');
             }
         }
-        self.buf.extend_from_slice(b" .\n");
+        self.buf.push_str(" .\n");
     }
 
     #[cfg(test)]
     fn push(&mut self, t: &Triple) {
         self.starts.push(self.buf.len());
-        let _ = writeln!(self.buf, "{t} .");
+        self.buf.push_str(&format!("{t} .\n"));
     }
 
     fn iri(&mut self, iri: Iri<'_>) {
@@ -1571,53 +1583,55 @@ impl LineBuffer {
             iri.0,
             iri.1
         );
-        self.buf.push(b'<');
-        self.buf.extend_from_slice(iri.0.as_bytes());
-        self.buf.extend_from_slice(iri.1.as_bytes());
-        self.buf.push(b'>');
+        self.buf.push('<');
+        self.buf.push_str(iri.0);
+        self.buf.push_str(iri.1);
+        self.buf.push('>');
     }
 
     /// A string between double quotes, escaped as oxrdf's `print_quoted_str` does: `\b \t \n
     /// \f \r \" \\`, `\uXXXX` for the other controls, DEL, U+FFFE and U+FFFF.
     fn quoted(&mut self, value: &str) {
         let buf = &mut self.buf;
-        buf.push(b'"');
+        buf.push('"');
         let bytes = value.as_bytes();
         let mut done = 0;
         for (i, &c) in bytes.iter().enumerate() {
-            let escape: &[u8] = match c {
-                0x08 => b"\\b",
-                b'\t' => b"\\t",
-                b'\n' => b"\\n",
-                0x0C => b"\\f",
-                b'\r' => b"\\r",
-                b'"' => b"\\\"",
-                b'\\' => b"\\\\",
-                0x00..=0x1F | 0x7F => b"",
+            let escape: &str = match c {
+                0x08 => "\\b",
+                b'\t' => "\\t",
+                b'\n' => "\\n",
+                0x0C => "\\f",
+                b'\r' => "\\r",
+                b'"' => "\\\"",
+                b'\\' => "\\\\",
+                0x00..=0x1F | 0x7F => "",
                 // U+FFFE and U+FFFF are EF BF BE and EF BF BF.
-                0xEF if matches!(bytes.get(i + 1..i + 3), Some([0xBF, 0xBE | 0xBF])) => b"",
+                0xEF if matches!(bytes.get(i + 1..i + 3), Some([0xBF, 0xBE | 0xBF])) => "",
                 _ => continue,
             };
-            buf.extend_from_slice(&bytes[done..i]);
+            // `i` is at an ASCII byte or at the first byte of U+FFFE or U+FFFF: a character
+            // boundary.
+            buf.push_str(&value[done..i]);
             if escape.is_empty() {
                 let (code, len) = if c == 0xEF {
                     (0xFFF0 | u32::from(bytes[i + 2] & 0x0F), 3)
                 } else {
                     (u32::from(c), 1)
                 };
-                let _ = write!(buf, "\\u{code:04X}");
+                let _ = std::fmt::Write::write_fmt(buf, format_args!("\\u{code:04X}"));
                 done = i + len;
             } else {
-                buf.extend_from_slice(escape);
+                buf.push_str(escape);
                 done = i + 1;
             }
         }
-        buf.extend_from_slice(&bytes[done..]);
-        buf.push(b'"');
+        buf.push_str(&value[done..]);
+        buf.push('"');
     }
 
     /// The line `i`, line feed included.
-    fn get(&self, i: usize) -> &[u8] {
+    fn get(&self, i: usize) -> &str {
         let end = self.starts.get(i + 1).copied().unwrap_or(self.buf.len());
         &self.buf[self.starts[i]..end]
     }
@@ -1633,7 +1647,7 @@ struct Span {
 
 /// The graph as sorted, distinct N-Triples lines ([`sorted_ntriples`]).
 pub struct SortedLines {
-    parts: Vec<Vec<u8>>,
+    parts: Vec<String>,
     spans: Vec<Span>,
 }
 
@@ -1658,7 +1672,7 @@ impl SortedLines {
                 Ok(spans)
             })
             .collect::<Result<Vec<_>>>()?;
-        let parts: Vec<Vec<u8>> = parts.into_iter().map(|p| p.buf).collect();
+        let parts: Vec<String> = parts.into_iter().map(|p| p.buf).collect();
         let line = |s: &Span| &parts[s.part as usize][s.start..s.start + s.len as usize];
         // The parts are sorted runs covering ranges that hardly overlap (see
         // [`Mapping::parts`]): put in the order of their first lines, they are nearly sorted
@@ -1675,7 +1689,7 @@ impl SortedLines {
         Ok(SortedLines { parts, spans })
     }
 
-    fn line(&self, s: &Span) -> &[u8] {
+    fn line(&self, s: &Span) -> &str {
         &self.parts[s.part as usize][s.start..s.start + s.len as usize]
     }
 
@@ -1690,14 +1704,14 @@ impl SortedLines {
     }
 
     /// The lines, each ending with a line feed.
-    pub fn lines(&self) -> impl Iterator<Item = &[u8]> {
+    pub fn lines(&self) -> impl Iterator<Item = &str> {
         self.spans.iter().map(|s| self.line(s))
     }
 
     /// Writes the lines: N-Triples, and N-Quads too (everything is in the default graph).
     pub fn write_ntriples(&self, mut w: impl Write) -> io::Result<()> {
         for line in self.lines() {
-            w.write_all(line)?;
+            w.write_all(line.as_bytes())?;
         }
         w.flush()
     }
@@ -1736,17 +1750,17 @@ impl SortedLines {
             .par_chunks(1 << 16)
             .map(|spans| {
                 let mut segments = BTreeSet::new();
-                let mut previous: &[u8] = &[];
+                let mut previous = "";
                 for span in spans {
                     let line = self.line(span);
-                    let (s, _, o) = split_line(line).ok_or_else(|| unreadable(line))?;
+                    let (s, _, o) = crate::turtle::split(line).ok_or_else(|| unreadable(line))?;
                     // Lines come sorted: a subject is looked at once.
                     if s != previous {
-                        add_segment(&mut segments, utf8(s, line)?);
+                        add_segment(&mut segments, s);
                         previous = s;
                     }
-                    if let Some(iri) = o.strip_prefix(b"<").and_then(|o| o.strip_suffix(b">")) {
-                        add_segment(&mut segments, utf8(iri, line)?);
+                    if let Some(iri) = o.strip_prefix('<').and_then(|o| o.strip_suffix('>')) {
+                        add_segment(&mut segments, iri);
                     }
                 }
                 Ok(segments)
@@ -1766,7 +1780,7 @@ pub fn prefixes_of(sorted: &SortedLines) -> io::Result<Vec<(String, String)>> {
 
 /// Line indexes cutting the `n` lines (`line(i)` the line `i`) into runs of about `size`
 /// lines, each cut falling where the subject changes (first 0, last `n`).
-fn subject_runs<'l>(n: usize, line: impl Fn(usize) -> &'l [u8], size: usize) -> Vec<usize> {
+fn subject_runs<'l>(n: usize, line: impl Fn(usize) -> &'l str, size: usize) -> Vec<usize> {
     let mut bounds = vec![0];
     let mut i = size;
     while i < n {
@@ -1787,7 +1801,7 @@ fn subject_runs<'l>(n: usize, line: impl Fn(usize) -> &'l [u8], size: usize) -> 
 /// pass.
 fn turtle_run<'l>(
     prefixes: &[(String, String)],
-    lines: impl Iterator<Item = &'l [u8]>,
+    lines: impl Iterator<Item = &'l str>,
 ) -> io::Result<Vec<u8>> {
     let mut out = Vec::new();
     crate::turtle::write_lines(&crate::turtle::Prefixes::new(prefixes), lines, &mut out)
@@ -1798,27 +1812,8 @@ fn turtle_run<'l>(
 /// Lines per run of [`SortedLines::write_turtle`].
 const TURTLE_RUN: usize = 20_000;
 
-fn unreadable(line: &[u8]) -> io::Error {
-    io::Error::other(format!(
-        "unreadable n-triples line: {}",
-        String::from_utf8_lossy(line).trim_end()
-    ))
-}
-
-fn utf8<'a>(bytes: &'a [u8], line: &[u8]) -> io::Result<&'a str> {
-    std::str::from_utf8(bytes).map_err(|_| unreadable(line))
-}
-
-/// The subject IRI, the predicate IRI and the object (as written) of a line as [`LineBuffer`]
-/// writes it: `<s> <p> o .\n`. IRIs hold no `>` (they are checked), so the first `>` ends
-/// each.
-fn split_line(line: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
-    let rest = line.strip_prefix(b"<")?;
-    let i = rest.iter().position(|&c| c == b'>')?;
-    let (s, rest) = (&rest[..i], rest[i + 1..].strip_prefix(b" <")?);
-    let j = rest.iter().position(|&c| c == b'>')?;
-    let (p, rest) = (&rest[..j], rest[j + 1..].strip_prefix(b" ")?);
-    Some((s, p, rest.strip_suffix(b" .\n")?))
+fn unreadable(line: &str) -> io::Error {
+    io::Error::other(crate::turtle::BadLine(line.to_string()))
 }
 
 fn write_error(what: &str, e: io::Error) -> Error {
@@ -2033,6 +2028,25 @@ mod tests {
         }
     }
 
+    /// `graph.nq` read back for Turtle must be UTF-8: a line that is not is an error naming
+    /// it, wherever the reads cut the file.
+    #[test]
+    fn lines_read_back_that_are_not_utf8_are_named() {
+        let nq = b"<https://a/s> <https://a/p> \"ok\" .\n<https://a/t> <https://a/p> \"\xff\" .\n<https://a/u> <https://a/p> \"ok\" .\n";
+        for window in [1, 40, 1 << 10] {
+            let err = turtle_from_lines(&nq[..], &[], &mut Vec::new(), 1, window).unwrap_err();
+            let msg = err.to_string();
+            assert!(
+                msg.starts_with("unreadable n-triples line: <https://a/t> <https://a/p> \""),
+                "reads of {window}: {msg}"
+            );
+            assert!(
+                !msg.contains("<https://a/s>") && !msg.contains("<https://a/u>"),
+                "{msg}"
+            );
+        }
+    }
+
     /// The lines are written by hand: they must be what oxrdf's `Display` writes, whatever the
     /// characters of the literals.
     #[test]
@@ -2072,10 +2086,7 @@ mod tests {
                 theirs_o,
             ));
         }
-        assert_eq!(
-            String::from_utf8(mine.buf.clone()).unwrap(),
-            String::from_utf8(theirs.buf).unwrap()
-        );
+        assert_eq!(mine.buf, theirs.buf);
         // Parsed back as N-Triples, the lines are the triples again, and Turtle written
         // from them is what oxttl writes (the nasty value's escapes included).
         let parsed: Vec<Triple> = RdfParser::from_format(RdfFormat::NTriples)
@@ -2088,7 +2099,7 @@ mod tests {
         }
         assert_eq!(again.buf, mine.buf);
         let prefixes = prefixes_for(BTreeSet::new());
-        let lines: Vec<&[u8]> = (0..mine.starts.len()).map(|i| mine.get(i)).collect();
+        let lines: Vec<&str> = (0..mine.starts.len()).map(|i| mine.get(i)).collect();
         let mut reference = Vec::new();
         write_turtle_body(&prefixes, parsed.into_iter().map(Ok), &mut reference).unwrap();
         let run = turtle_run(&prefixes, lines.into_iter()).unwrap();

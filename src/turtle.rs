@@ -20,7 +20,8 @@ use rustc_hash::FxHashMap;
 const RDF_TYPE: &str = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type";
 const XSD: &str = "http://www.w3.org/2001/XMLSchema#";
 
-/// A line that is not `<s> <p> o .\n` with a valid object (the line, lossily decoded).
+/// A line that is not `<s> <p> o .\n` with a valid object, or not UTF-8 (the line, lossily
+/// decoded).
 #[derive(Debug)]
 pub struct BadLine(pub String);
 
@@ -32,8 +33,8 @@ impl fmt::Display for BadLine {
 
 impl std::error::Error for BadLine {}
 
-fn bad(line: &[u8]) -> BadLine {
-    BadLine(String::from_utf8_lossy(line).into_owned())
+fn bad(line: &str) -> BadLine {
+    BadLine(line.to_string())
 }
 
 /// The prefixes, tried as oxttl tries them: longest IRI first (two IRIs of the same length
@@ -101,13 +102,12 @@ fn prefixed(name: &str, local: &str, out: &mut Vec<u8>) -> bool {
 /// of whole subjects written apart and put end to end are the bytes of one pass.
 pub fn write_lines<'l>(
     prefixes: &Prefixes<'_>,
-    lines: impl Iterator<Item = &'l [u8]>,
+    lines: impl Iterator<Item = &'l str>,
     out: &mut Vec<u8>,
 ) -> Result<(), BadLine> {
     let mut current: Option<(&str, &str)> = None;
     for line in lines {
-        let text = std::str::from_utf8(line).map_err(|_| bad(line))?;
-        let (s, p, o) = split(text).ok_or_else(|| bad(line))?;
+        let (s, p, o) = split(line).ok_or_else(|| bad(line))?;
         match current {
             Some((cs, cp)) if cs == s && cp == p => out.extend_from_slice(b" , "),
             Some((cs, _)) if cs == s => {
@@ -136,7 +136,7 @@ pub fn write_lines<'l>(
 
 /// The subject IRI, the predicate IRI and the object (as written) of `<s> <p> o .\n`. IRIs
 /// hold no `>` (they are checked when the lines are made), so the first `>` ends each.
-fn split(line: &str) -> Option<(&str, &str, &str)> {
+pub(crate) fn split(line: &str) -> Option<(&str, &str, &str)> {
     let rest = line.strip_prefix('<')?;
     let (s, rest) = rest.split_once('>')?;
     let (p, rest) = rest.strip_prefix(" <")?.split_once('>')?;
@@ -348,7 +348,7 @@ mod tests {
 
     fn mine(prefixes: &[(String, String)], lines: &[u8]) -> String {
         let mut out = Vec::new();
-        let split = lines.split_inclusive(|&c| c == b'\n');
+        let split = std::str::from_utf8(lines).unwrap().split_inclusive('\n');
         write_lines(&Prefixes::new(prefixes), split, &mut out).unwrap();
         String::from_utf8(out).unwrap()
     }
@@ -486,11 +486,10 @@ mod tests {
     fn unreadable_lines_are_errors_naming_the_line() {
         let prefixes = Prefixes::new(&[]);
         for line in [
-            &b"<a> <b> c .\n"[..],
-            b"<a> <b> \"c\"^^x .\n",
-            b"<a> <b> \"c\n",
-            b"<a> <b>\n",
-            b"<a> <b> \"\xff\" .\n",
+            "<a> <b> c .\n",
+            "<a> <b> \"c\"^^x .\n",
+            "<a> <b> \"c\n",
+            "<a> <b>\n",
         ] {
             let err = write_lines(&prefixes, std::iter::once(line), &mut Vec::new()).unwrap_err();
             assert!(
