@@ -242,21 +242,19 @@ fn is_double(value: &str) -> bool {
 /// before the characters that may be escaped, and no `PLX` percent forms); `false` (with some
 /// of it written) when it cannot be one. The empty name is `prefix:`.
 fn escape_local_name(local: &str, out: &mut Vec<u8>) -> bool {
-    let mut chars = local.chars();
-    let Some(first) = chars.next() else {
-        return true;
-    };
     let mut buf = [0; 4];
-    if is_pn_chars_u(first) || first == ':' || first.is_ascii_digit() {
-        out.extend_from_slice(first.encode_utf8(&mut buf).as_bytes());
-    } else if can_be_escaped(first) {
-        out.push(b'\\');
-        out.push(first as u8);
-    } else {
-        return false;
-    }
+    let mut chars = local.chars();
+    let mut first = true;
     while let Some(c) = chars.next() {
-        if is_pn_chars(c) || c == ':' || (c == '.' && !chars.as_str().is_empty()) {
+        // Unescaped: first a `PN_CHARS_U`, `:` or digit; then a `PN_CHARS`, `:` or a `.`
+        // that does not end the name.
+        let plain = c == ':'
+            || if first {
+                is_pn_chars_u(c) || c.is_ascii_digit()
+            } else {
+                is_pn_chars(c) || (c == '.' && !chars.as_str().is_empty())
+            };
+        if plain {
             out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
         } else if can_be_escaped(c) {
             out.push(b'\\');
@@ -264,6 +262,7 @@ fn escape_local_name(local: &str, out: &mut Vec<u8>) -> bool {
         } else {
             return false;
         }
+        first = false;
     }
     true
 }
