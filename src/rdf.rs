@@ -9,8 +9,9 @@
 //! the same graph always gives the same bytes. This module does not read the ontology, does not
 //! decide what is true, and does not write files: callers hand it a writer.
 
+use rustc_hash::FxHashMap;
 use std::borrow::Cow;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{self, BufReader, Write};
 use std::path::Path;
@@ -206,7 +207,7 @@ fn uint(n: usize, buf: &mut [u8; 20]) -> &str {
 /// Running numbers per document, in the order of `docs`: the `n` of the nodes
 /// `{kind}/{document}/{n}` (0 for a document's first fact of a kind, 1 for its second…).
 fn running_numbers<'a>(docs: impl Iterator<Item = &'a str>) -> Vec<usize> {
-    let mut per_doc: HashMap<&str, usize> = HashMap::new();
+    let mut per_doc: FxHashMap<&str, usize> = FxHashMap::default();
     docs.map(|doc| {
         let slot = per_doc.entry(doc).or_insert(0);
         *slot += 1;
@@ -242,9 +243,9 @@ enum Part<'a> {
 struct Mapping<'a> {
     kg: &'a KnowledgeGraph,
     /// Entity id → its IRI.
-    entities: HashMap<&'a str, String>,
+    entities: FxHashMap<&'a str, String>,
     /// Document id → its IRI and its encoded IRI path.
-    documents: HashMap<&'a str, (String, String)>,
+    documents: FxHashMap<&'a str, (String, String)>,
 }
 
 impl<'a> Mapping<'a> {
@@ -378,7 +379,7 @@ impl<'a> Mapping<'a> {
             key.push('/');
             key
         });
-        let rank: HashMap<&str, usize> =
+        let rank: FxHashMap<&str, usize> =
             distinct.iter().enumerate().map(|(i, d)| (*d, i)).collect();
         let ranks: Vec<usize> = docs.iter().map(|d| rank[d]).collect();
         let mut order: Vec<usize> = (0..docs.len()).collect();
@@ -806,8 +807,8 @@ struct Plan<'a> {
 /// distinct ones of each).
 #[derive(Default)]
 struct Memo<'a> {
-    relations: HashMap<&'a str, String>,
-    confidences: HashMap<u64, String>,
+    relations: FxHashMap<&'a str, String>,
+    confidences: FxHashMap<u64, String>,
 }
 
 impl<'a> Memo<'a> {

@@ -8,7 +8,8 @@
 //! `rules.toml` (`[[conflict]]`) and on prices for the same thing, currency and unit.
 //! Every assertion is kept; conflicts are reported, never resolved by overwriting.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use rustc_hash::FxHashMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rayon::prelude::*;
 
@@ -86,7 +87,7 @@ struct DocumentKeys<'a> {
 
 impl<'a> DocumentKeys<'a> {
     fn of(ext: &'a Extraction) -> DocumentKeys<'a> {
-        let mut at: HashMap<&'a EntityKey, usize> = HashMap::new();
+        let mut at: FxHashMap<&'a EntityKey, usize> = FxHashMap::default();
         let mut keys: Vec<(&'a EntityKey, usize, BTreeSet<String>)> = Vec::new();
         let mut slot = |key: &'a EntityKey| -> usize {
             *at.entry(key).or_insert_with(|| {
@@ -516,10 +517,10 @@ pub fn resolve(extractions: Vec<Extraction>, ex: &Extractor, stats: BuildStats) 
 /// The rank of each entity id and document id in the order of the strings: comparing ranks
 /// is comparing the ids.
 struct Ranks {
-    entities: HashMap<String, u32>,
+    entities: FxHashMap<String, u32>,
     /// The entity ids, sorted: `entity_ids[rank]`.
     entity_ids: Vec<String>,
-    documents: HashMap<String, u32>,
+    documents: FxHashMap<String, u32>,
 }
 
 impl Ranks {
@@ -546,7 +547,7 @@ impl Ranks {
 }
 
 /// Each distinct string with its rank in sorted order.
-fn rank<'a>(ids: impl Iterator<Item = &'a str>) -> HashMap<String, u32> {
+fn rank<'a>(ids: impl Iterator<Item = &'a str>) -> FxHashMap<String, u32> {
     let sorted: BTreeSet<&str> = ids.collect();
     sorted
         .into_iter()
